@@ -1,0 +1,213 @@
+//! An organisation's keys: the Ed25519 identity and the X25519 encryption key (DESIGN §6).
+//!
+//! `org.key` holds both secrets as TOML (the CLI writes it with mode 0600); the public half is a
+//! [`crate::GenesisOrg`], written as `org.pub.toml` and handed to the consortium.
+
+use crate::{IdentityKey, IdentitySecret};
+use commonware_codec::{DecodeExt, Encode};
+use commonware_cryptography::Signer;
+use commonware_math::algebra::Random;
+use hpke::{Deserializable, Kem, Serializable, kem::X25519HkdfSha256};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Public X25519 key that records and deliveries are sealed to.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EncryptionKey(#[serde(with = "crate::encoding::hex_bytes")] pub [u8; 32]);
+
+impl fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EncryptionKey({})", hex::encode(self.0))
+    }
+}
+
+impl EncryptionKey {
+    /// The key as the HPKE library's type.
+    pub(crate) fn to_hpke(self) -> Result<<X25519HkdfSha256 as Kem>::PublicKey, hpke::HpkeError> {
+        <X25519HkdfSha256 as Kem>::PublicKey::from_bytes(&self.0)
+    }
+}
+
+/// Secret X25519 key that opens what was sealed to the matching [`EncryptionKey`].
+#[derive(Clone)]
+pub struct EncryptionSecret(pub(crate) <X25519HkdfSha256 as Kem>::PrivateKey);
+
+impl EncryptionSecret {
+    /// A fresh random secret.
+    pub fn generate() -> Self {
+        let mut ikm = [0u8; 32];
+        rand::fill(&mut ikm);
+        let (secret, _) = X25519HkdfSha256::derive_keypair(&ikm);
+        Self(secret)
+    }
+
+    /// The public key.
+    pub fn public(&self) -> EncryptionKey {
+        let public = X25519HkdfSha256::sk_to_pk(&self.0);
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(&public.to_bytes());
+        EncryptionKey(bytes)
+    }
+
+    /// The 32 secret bytes (to write to `org.key`).
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(&self.0.to_bytes());
+        bytes
+    }
+
+    /// Reads a secret from its 32 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        <X25519HkdfSha256 as Kem>::PrivateKey::from_bytes(bytes)
+            .ok()
+            .map(Self)
+    }
+}
+
+impl fmt::Debug for EncryptionSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EncryptionSecret(..)")
+    }
+}
+
+/// Both secrets of an organisation.
+#[derive(Clone, Debug)]
+pub struct OrgKeys {
+    /// Signs txs and votes, authenticates p2p connections.
+    pub identity: IdentitySecret,
+    /// Opens sealed records (supervisor) and deliveries (requester).
+    pub encryption: EncryptionSecret,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgKeyFile {
+    identity_secret: String,
+    encryption_secret: String,
+}
+
+/// Why an `org.key` text cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// Not TOML of the expected shape.
+    #[error("not a custodia key file: {0}")]
+    Format(String),
+    /// A field is not a valid key.
+    #[error("field '{0}' is not a valid 32-byte hex key")]
+    BadKey(&'static str),
+}
+
+impl OrgKeys {
+    /// Fresh random keys.
+    pub fn generate() -> Self {
+        Self {
+            identity: IdentitySecret::random(&mut rand::rng()),
+            encryption: EncryptionSecret::generate(),
+        }
+    }
+
+    /// Keys derived from a seed: for tests and simulations only, never for a real organisation.
+    pub fn from_seed(seed: u64) -> Self {
+        let identity = IdentitySecret::from_seed(seed);
+        let mut ikm = [0u8; 32];
+        ikm[..8].copy_from_slice(&seed.to_be_bytes());
+        ikm[8..16].copy_from_slice(b"custodia");
+        let (secret, _) = X25519HkdfSha256::derive_keypair(&ikm);
+        Self {
+            identity,
+            encryption: EncryptionSecret(secret),
+        }
+    }
+
+    /// The identity public key.
+    pub fn identity_key(&self) -> IdentityKey {
+        self.identity.public_key()
+    }
+
+    /// The encryption public key.
+    pub fn encryption_key(&self) -> EncryptionKey {
+        self.encryption.public()
+    }
+
+    /// The `org.key` text.
+    pub fn to_toml(&self) -> String {
+        let file = OrgKeyFile {
+            identity_secret: hex::encode(self.identity.encode()),
+            encryption_secret: hex::encode(self.encryption.to_bytes()),
+        };
+        let body = toml::to_string(&file).unwrap_or_default();
+        format!("# custodia organisation secrets: keep this file private (mode 0600)\n{body}")
+    }
+
+    /// Reads an `org.key` text.
+    pub fn from_toml(text: &str) -> Result<Self, KeyFileError> {
+        let file: OrgKeyFile =
+            toml::from_str(text).map_err(|e| KeyFileError::Format(e.message().to_string()))?;
+        let identity_bytes =
+            hex::decode(&file.identity_secret).map_err(|_| KeyFileError::BadKey("identity_secret"))?;
+        let identity = IdentitySecret::decode(identity_bytes)
+            .map_err(|_| KeyFileError::BadKey("identity_secret"))?;
+        let encryption_bytes = hex::decode(&file.encryption_secret)
+            .map_err(|_| KeyFileError::BadKey("encryption_secret"))?;
+        if encryption_bytes.len() != 32 {
+            return Err(KeyFileError::BadKey("encryption_secret"));
+        }
+        let encryption = EncryptionSecret::from_bytes(&encryption_bytes)
+            .ok_or(KeyFileError::BadKey("encryption_secret"))?;
+        Ok(Self {
+            identity,
+            encryption,
+        })
+    }
+}
+
+/// Serde adapter for identity keys as hex.
+pub mod identity_hex {
+    use crate::IdentityKey;
+    use commonware_codec::DecodeExt;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    /// Serializes an identity key as hex.
+    pub fn serialize<S: Serializer>(key: &IdentityKey, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(key.as_ref()))
+    }
+
+    /// Deserializes an identity key from hex, rejecting invalid points.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<IdentityKey, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = hex::decode(&text)
+            .map_err(|_| D::Error::custom("expected a 32-byte Ed25519 public key in hex"))?;
+        IdentityKey::decode(bytes)
+            .map_err(|_| D::Error::custom("expected a 32-byte Ed25519 public key in hex"))
+    }
+}
+
+/// Parses an identity key from hex.
+pub fn identity_key_from_hex(text: &str) -> Option<IdentityKey> {
+    IdentityKey::decode(hex::decode(text).ok()?).ok()
+}
+
+/// Public half of an organisation's keys plus its addresses: the `org.pub.toml` file.
+pub type OrgPublic = crate::GenesisOrg;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_file_round_trips() {
+        let keys = OrgKeys::generate();
+        let back = OrgKeys::from_toml(&keys.to_toml()).unwrap();
+        assert_eq!(back.identity_key(), keys.identity_key());
+        assert_eq!(back.encryption_key(), keys.encryption_key());
+    }
+
+    #[test]
+    fn bad_key_file_names_the_field() {
+        let err = OrgKeys::from_toml("identity_secret = \"zz\"\nencryption_secret = \"00\"\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("identity_secret"), "{err}");
+        let err = OrgKeys::from_toml("nonsense").unwrap_err();
+        assert!(matches!(err, KeyFileError::Format(_)));
+    }
+}

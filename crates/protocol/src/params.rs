@@ -1,0 +1,112 @@
+//! Chain parameters fixed in genesis, and the protocol's fixed limits.
+
+use serde::{Deserialize, Serialize};
+
+/// Most distinct field names a record may carry.
+pub const MAX_FIELDS: usize = 256;
+/// Most records one request may name.
+pub const MAX_REQUEST_RECORDS: usize = 256;
+/// Longest field name, in bytes.
+pub const MAX_FIELD_NAME_BYTES: usize = 64;
+/// Longest record kind, in bytes.
+pub const MAX_KIND_BYTES: usize = 64;
+/// Most tags on a record.
+pub const MAX_TAGS: usize = 16;
+/// Longest tag, in bytes.
+pub const MAX_TAG_BYTES: usize = 64;
+/// Longest request purpose, in bytes.
+pub const MAX_PURPOSE_BYTES: usize = 1024;
+/// Longest verdict or decision reason, in bytes.
+pub const MAX_REASON_BYTES: usize = 1024;
+/// Longest organisation name, in bytes.
+pub const MAX_ORG_NAME_BYTES: usize = 64;
+/// Longest chain id, in bytes.
+pub const MAX_CHAIN_ID_BYTES: usize = 64;
+/// Longest network address text (`host:port`), in bytes.
+pub const MAX_ADDRESS_BYTES: usize = 256;
+/// Most organisations in a genesis.
+pub const MAX_ORGS: usize = 1024;
+/// Allowance per record in a delivery bundle for its metadata and up to [`MAX_FIELDS`] leaf
+/// digests in hex.
+pub const DELIVERY_RECORD_OVERHEAD_BYTES: usize = 20 * 1024;
+/// HPKE overhead of a sealed payload: 32-byte encapsulated key plus 16-byte tag.
+pub const SEAL_OVERHEAD_BYTES: usize = 48;
+
+/// Parameters of one chain, fixed in its genesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Params {
+    /// A tx is valid at height h only if `h <= valid_until <= h + max_tx_ttl`.
+    pub max_tx_ttl: u64,
+    /// Largest sealed payload of a `SubmitRecord`, in bytes.
+    pub max_record_bytes: u64,
+    /// Largest sum of the sealed sizes of the records of one request, in bytes.
+    pub max_delivery_bytes: u64,
+    /// Longest a request may stay open, in blocks.
+    pub max_request_ttl: u64,
+    /// Most txs in one block.
+    pub max_block_txs: u64,
+    /// Largest encoded block, in bytes.
+    pub max_block_bytes: u64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            max_tx_ttl: 600,
+            max_record_bytes: 1 << 20,
+            max_delivery_bytes: 8 << 20,
+            max_request_ttl: 100_000,
+            max_block_txs: 20_000,
+            max_block_bytes: 16 << 20,
+        }
+    }
+}
+
+impl Params {
+    /// Largest sealed payload of a `Deliver`. The bundle carries at most the fields and salts
+    /// the records' sealed payloads carry (bounded by `max_delivery_bytes`), plus per record its
+    /// metadata and the leaf digests of the undisclosed fields.
+    pub fn max_deliver_sealed_bytes(&self) -> u64 {
+        self.max_delivery_bytes
+            .saturating_add((MAX_REQUEST_RECORDS * DELIVERY_RECORD_OVERHEAD_BYTES) as u64)
+    }
+
+    /// Checks that the parameters make sense together; the error names the parameter.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("max_tx_ttl", self.max_tx_ttl),
+            ("max_record_bytes", self.max_record_bytes),
+            ("max_delivery_bytes", self.max_delivery_bytes),
+            ("max_request_ttl", self.max_request_ttl),
+            ("max_block_txs", self.max_block_txs),
+            ("max_block_bytes", self.max_block_bytes),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(format!("params.{name} must be greater than 0"));
+            }
+        }
+        // Every length in the codec is a u32.
+        let max_len = u32::MAX as u64 / 4;
+        for (name, value) in [
+            ("max_record_bytes", self.max_record_bytes),
+            ("max_delivery_bytes", self.max_delivery_bytes),
+            ("max_block_bytes", self.max_block_bytes),
+            ("max_block_txs", self.max_block_txs),
+        ] {
+            if value > max_len {
+                return Err(format!("params.{name} must be at most {max_len}"));
+            }
+        }
+        if self.max_deliver_sealed_bytes() > self.max_block_bytes {
+            return Err(format!(
+                "params.max_block_bytes ({}) must hold a delivery of params.max_delivery_bytes \
+                 (needs at least {})",
+                self.max_block_bytes,
+                self.max_deliver_sealed_bytes()
+            ));
+        }
+        Ok(())
+    }
+}
