@@ -184,7 +184,12 @@ pub mod identity_hex {
 
 /// Parses an identity key from hex.
 pub fn identity_key_from_hex(text: &str) -> Option<IdentityKey> {
-    IdentityKey::decode(hex::decode(text).ok()?).ok()
+    identity_key_from_bytes(&hex::decode(text).ok()?)
+}
+
+/// Reads an identity key from its 32 bytes, rejecting invalid points.
+pub fn identity_key_from_bytes(bytes: &[u8]) -> Option<IdentityKey> {
+    IdentityKey::decode(commonware_codec::Copying(bytes)).ok()
 }
 
 /// Public half of an organisation's keys plus its addresses: the `org.pub.toml` file.

@@ -1,1 +1,32 @@
+//! custodia-state: the deterministic state machine.
+//!
+//! [`State::apply`] takes a finalized block and, in one SQLite transaction, applies every tx's
+//! rules (DESIGN §4), expires overdue requests, forgets tx ids past their window, writes
+//! receipts and events, and advances the state commitment (DESIGN §5). Same blocks in, same
+//! receipts, events and commitments out: no clocks, no randomness, no hash-map iteration.
+//! [`Queries`] answers the API, the role workers and auditors.
 
+mod apply;
+mod error;
+mod event;
+mod orgs;
+mod queries;
+mod receipt;
+mod rules;
+mod schema;
+mod sql;
+mod state;
+mod status;
+
+pub use apply::{Applied, next_commitment};
+pub use error::StateError;
+pub use event::{Event, EventKind};
+pub use orgs::Org;
+pub use queries::{
+    AuditEntry, AuditFilter, BlockRow, DecisionRow, DeliveryRow, Queries, RecordFilter, RecordRow,
+    RequestFilter, RequestRow,
+};
+pub use receipt::{Code, Receipt, Rejection, receipts_digest};
+pub use schema::{SCHEMA, SCHEMA_VERSION};
+pub use state::{State, StateReader};
+pub use status::{RecordStatus, RequestStatus};

@@ -1,0 +1,284 @@
+//! Applying a finalized block: every tx's rules, the expiry sweep, the replay window, receipts,
+//! events and the state commitment, in one SQLite transaction.
+
+use crate::{
+    State, StateError,
+    event::Event,
+    receipt::{Code, Receipt, Rejection, receipts_digest},
+    rules::{self, Ctx, Fail},
+    sql::digest_from_blob,
+};
+use custodia_protocol::{
+    Block, Digest, Tx,
+    block::tx_root_of,
+    hash::{sha256, to_hex},
+    tx::TxError,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+const STATE_DOMAIN: &[u8] = b"custodia/state/v1";
+
+/// The outcome of applying one block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The block's height.
+    pub height: u64,
+    /// The block's digest.
+    pub digest: Digest,
+    /// One receipt per tx, in block order.
+    pub receipts: Vec<Receipt>,
+    /// What changed, in order.
+    pub events: Vec<Event>,
+    /// The state commitment after the block.
+    pub state_commitment: Digest,
+}
+
+/// `C_h = SHA-256("custodia/state/v1" ‖ C_{h-1} ‖ h ‖ block digest ‖ receipts digest)`.
+pub fn next_commitment(previous: &Digest, height: u64, block: &Digest, receipts: &Digest) -> Digest {
+    sha256(&[
+        STATE_DOMAIN,
+        previous.as_ref(),
+        &height.to_be_bytes(),
+        block.as_ref(),
+        receipts.as_ref(),
+    ])
+}
+
+fn envelope_rejection(error: TxError) -> Rejection {
+    let code = match error {
+        TxError::WrongChain { .. } => Code::WrongChain,
+        TxError::OutsideWindow { .. } => Code::OutsideWindow,
+        TxError::TooLarge { .. } => Code::TooLarge,
+        // Decoding and signatures are checked before a block is voted for.
+        TxError::Malformed(_) | TxError::BadSignature { .. } => Code::InvalidTx,
+    };
+    Rejection::new(code, error.to_string())
+}
+
+impl State {
+    /// Applies the finalized block that follows the last applied one and commits.
+    ///
+    /// Blocks must have passed [`Block::check_stateless`] (signatures are not verified again
+    /// here). A block at or below the last applied height is skipped (`Ok(None)`): finalized
+    /// blocks arrive at least once.
+    pub fn apply(&mut self, block: &Block) -> Result<Option<Applied>, StateError> {
+        self.apply_inner(block, true)
+    }
+
+    /// Applies a block but abandons the SQLite transaction instead of committing: what a crash
+    /// just before the commit leaves behind. For recovery tests.
+    #[doc(hidden)]
+    pub fn apply_and_abandon(&mut self, block: &Block) -> Result<(), StateError> {
+        self.apply_inner(block, false).map(|_| ())
+    }
+
+    fn apply_inner(&mut self, block: &Block, commit: bool) -> Result<Option<Applied>, StateError> {
+        let ids: Vec<Digest> = block.txs.iter().map(Tx::id).collect();
+        let digest = block.digest_with_root(&tx_root_of(&ids));
+        if block.height <= self.height {
+            return self.check_already_applied(block.height, &digest).map(|_| None);
+        }
+        if block.height != self.height + 1 {
+            return Err(StateError::HeightGap {
+                last: self.height,
+                found: block.height,
+            });
+        }
+        if block.parent != self.last_digest {
+            return Err(StateError::WrongParent {
+                height: block.height,
+                expected: to_hex(&self.last_digest),
+                found: to_hex(&block.parent),
+            });
+        }
+
+        let mut orgs = self.orgs.clone();
+        let db = self.conn.unchecked_transaction()?;
+        let mut receipts = Vec::with_capacity(block.txs.len());
+        let mut events = Vec::new();
+        for (index, (tx, tx_id)) in block.txs.iter().zip(&ids).enumerate() {
+            let mut ctx = Ctx {
+                conn: &db,
+                genesis: &self.genesis,
+                params: &self.genesis.params,
+                orgs: &mut orgs,
+                height: block.height,
+                tx_id: *tx_id,
+                tx_index: index as u32,
+                signer: &tx.signer,
+                events: &mut events,
+            };
+            let outcome = apply_tx(&mut ctx, &self.chain, tx);
+            let (code, message) = match outcome {
+                Ok(()) => (Code::Ok, String::new()),
+                Err(Fail::Rule(rejection)) => (rejection.code, rejection.message),
+                Err(Fail::Db(e)) => return Err(e.into()),
+            };
+            receipts.push(Receipt {
+                tx_id: *tx_id,
+                height: block.height,
+                index: index as u32,
+                signer: tx.signer.clone(),
+                body: tx.body.name().to_string(),
+                code: code.as_str().to_string(),
+                message,
+            });
+        }
+        rules::expire_requests(&db, block.height, &mut events)?;
+        // A tx with valid_until <= h can never be valid again: forget its id.
+        db.prepare_cached("DELETE FROM applied_txs WHERE valid_until <= ?1")?
+            .execute([block.height as i64])?;
+
+        let commitment = next_commitment(
+            &self.commitment,
+            block.height,
+            &digest,
+            &receipts_digest(&receipts),
+        );
+        write_receipts(&db, &receipts)?;
+        write_events(&db, &events)?;
+        db.prepare_cached(
+            "INSERT INTO blocks (height, digest, parent, timestamp_ms, tx_count, state_commitment)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            block.height as i64,
+            digest.as_ref(),
+            block.parent.as_ref(),
+            block.timestamp_ms as i64,
+            block.txs.len() as i64,
+            commitment.as_ref(),
+        ])?;
+        let mut put = db.prepare_cached("UPDATE meta SET value = ?2 WHERE key = ?1")?;
+        put.execute(params!["last_height", block.height.to_be_bytes()])?;
+        put.execute(params!["last_block", digest.as_ref()])?;
+        put.execute(params!["last_timestamp_ms", block.timestamp_ms.to_be_bytes()])?;
+        put.execute(params!["state_commitment", commitment.as_ref()])?;
+        drop(put);
+        if !commit {
+            // Dropping the transaction rolls it back, as a crash before the commit would.
+            return Ok(None);
+        }
+        db.commit()?;
+
+        self.orgs = orgs;
+        self.height = block.height;
+        self.last_digest = digest;
+        self.last_timestamp_ms = block.timestamp_ms;
+        self.commitment = commitment;
+        Ok(Some(Applied {
+            height: block.height,
+            digest,
+            receipts,
+            events,
+            state_commitment: commitment,
+        }))
+    }
+
+    /// A re-delivered block must be the one applied at that height: anything else means this
+    /// node's state and the finalized chain disagree.
+    fn check_already_applied(&self, height: u64, digest: &Digest) -> Result<(), StateError> {
+        if height == 0 {
+            return Ok(());
+        }
+        let stored: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT digest FROM blocks WHERE height = ?1",
+                [height as i64],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match stored {
+            Some(bytes) if digest_from_blob(&bytes, "blocks.digest")? == *digest => Ok(()),
+            Some(bytes) => Err(StateError::Corrupt(format!(
+                "block {height} was applied with digest {}, but {} was delivered again",
+                hex::encode(bytes),
+                to_hex(digest)
+            ))),
+            None => Err(StateError::Corrupt(format!("block {height} is missing"))),
+        }
+    }
+
+    /// Whether `tx` would apply at `height` against the current state: every rule is run in a
+    /// savepoint that is then rolled back (the mempool's precheck). Signatures are not checked.
+    pub fn check(&mut self, tx: &Tx, height: u64) -> Result<Result<(), Rejection>, StateError> {
+        let mut orgs = self.orgs.clone();
+        let mut events = Vec::new();
+        let savepoint = self.conn.savepoint()?;
+        let mut ctx = Ctx {
+            conn: &savepoint,
+            genesis: &self.genesis,
+            params: &self.genesis.params,
+            orgs: &mut orgs,
+            height,
+            tx_id: tx.id(),
+            tx_index: 0,
+            signer: &tx.signer,
+            events: &mut events,
+        };
+        let outcome = apply_tx(&mut ctx, &self.chain, tx);
+        drop(savepoint);
+        match outcome {
+            Ok(()) => Ok(Ok(())),
+            Err(Fail::Rule(rejection)) => Ok(Err(rejection)),
+            Err(Fail::Db(e)) => Err(e.into()),
+        }
+    }
+}
+
+fn apply_tx(ctx: &mut Ctx<'_>, chain: &Digest, tx: &Tx) -> Result<(), Fail> {
+    tx.check_envelope(chain, ctx.params, ctx.height)
+        .map_err(envelope_rejection)?;
+    let fresh = ctx
+        .conn
+        .prepare_cached("INSERT OR IGNORE INTO applied_txs (tx_id, valid_until) VALUES (?1, ?2)")?
+        .execute(params![ctx.tx_id.as_ref(), tx.valid_until as i64])?;
+    if fresh == 0 {
+        return rules::reject(
+            Code::DuplicateTx,
+            format!("tx {} was already applied", to_hex(&ctx.tx_id)),
+        );
+    }
+    rules::execute(ctx, &tx.body)
+}
+
+fn write_receipts(conn: &Connection, receipts: &[Receipt]) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO receipts (height, tx_index, tx_id, signer, body, code, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for r in receipts {
+        insert.execute(params![
+            r.height as i64,
+            r.index as i64,
+            r.tx_id.as_ref(),
+            r.signer.as_ref(),
+            r.body,
+            r.code,
+            r.message,
+        ])?;
+    }
+    Ok(())
+}
+
+fn write_events(conn: &Connection, events: &[Event]) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO events (height, tx_index, tx_id, kind, actor, subject, record_id, request_id, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for e in events {
+        insert.execute(params![
+            e.height as i64,
+            e.tx_index.map(i64::from),
+            e.tx_id.as_ref().map(|d| d.as_ref().to_vec()),
+            e.kind.as_str(),
+            e.actor.as_ref().map(|k| k.as_ref().to_vec()),
+            e.subject.as_ref().map(|k| k.as_ref().to_vec()),
+            e.record_id.map(|id| id.0.to_vec()),
+            e.request_id.map(|id| id.0.to_vec()),
+            e.detail,
+        ])?;
+    }
+    Ok(())
+}

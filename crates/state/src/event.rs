@@ -1,0 +1,97 @@
+//! Events: what changed, for subscribers (role workers, the API stream) and the audit trail.
+
+use custodia_protocol::{Digest, IdentityKey, RecordId, RequestId};
+use serde::Serialize;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A provider submitted a record.
+    RecordSubmitted,
+    /// The supervisor accepted a record.
+    RecordAccepted,
+    /// The supervisor rejected a record.
+    RecordRejected,
+    /// A member requested records.
+    RequestCreated,
+    /// An approver approved a request.
+    DecisionApproved,
+    /// An approver rejected a request.
+    DecisionRejected,
+    /// Every approver approved: the supervisor must deliver.
+    RequestApproved,
+    /// A rejection ended the request.
+    RequestRejected,
+    /// The supervisor delivered the request.
+    RequestDelivered,
+    /// The requester cancelled.
+    RequestCancelled,
+    /// The request expired undecided.
+    RequestExpired,
+    /// The supervisor suspended an organisation.
+    OrgSuspended,
+    /// The supervisor reinstated an organisation.
+    OrgReinstated,
+}
+
+impl EventKind {
+    /// The snake_case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventKind::RecordSubmitted => "record_submitted",
+            EventKind::RecordAccepted => "record_accepted",
+            EventKind::RecordRejected => "record_rejected",
+            EventKind::RequestCreated => "request_created",
+            EventKind::DecisionApproved => "decision_approved",
+            EventKind::DecisionRejected => "decision_rejected",
+            EventKind::RequestApproved => "request_approved",
+            EventKind::RequestRejected => "request_rejected",
+            EventKind::RequestDelivered => "request_delivered",
+            EventKind::RequestCancelled => "request_cancelled",
+            EventKind::RequestExpired => "request_expired",
+            EventKind::OrgSuspended => "org_suspended",
+            EventKind::OrgReinstated => "org_reinstated",
+        }
+    }
+}
+
+/// One event of a block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Height of the block.
+    pub height: u64,
+    /// Position of the tx in the block; `None` for end-of-block effects (expiry).
+    pub tx_index: Option<u32>,
+    /// The tx that caused it.
+    #[serde(serialize_with = "ser_opt_digest")]
+    pub tx_id: Option<Digest>,
+    /// What happened.
+    pub kind: EventKind,
+    /// Who acted.
+    #[serde(serialize_with = "ser_opt_key")]
+    pub actor: Option<IdentityKey>,
+    /// Who it concerns (the provider of an attested record, the requester of a delivery…).
+    #[serde(serialize_with = "ser_opt_key")]
+    pub subject: Option<IdentityKey>,
+    /// The record concerned.
+    pub record_id: Option<RecordId>,
+    /// The request concerned.
+    pub request_id: Option<RequestId>,
+    /// A reason or a short description.
+    pub detail: String,
+}
+
+fn ser_opt_digest<S: serde::Serializer>(d: &Option<Digest>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&hex::encode(d.as_ref())),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_opt_key<S: serde::Serializer>(k: &Option<IdentityKey>, s: S) -> Result<S::Ok, S::Error> {
+    match k {
+        Some(k) => s.serialize_str(&hex::encode(k.as_ref())),
+        None => s.serialize_none(),
+    }
+}

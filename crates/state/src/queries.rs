@@ -1,0 +1,534 @@
+//! Read-only queries for the API, the CLI, the role workers and auditors.
+
+use crate::{
+    orgs::{Org, corrupt, load_orgs},
+    receipt::Receipt,
+    sql::{digest_from_blob, key_from_blob, record_id_from_blob, request_id_from_blob, strings_from_json},
+    status::{RecordStatus, RequestStatus},
+};
+use custodia_protocol::{
+    Digest, IdentityKey, RecordId, RequestId, hash::sha256, record::RecordHeader,
+};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql};
+use serde::Serialize;
+
+/// A record's metadata (never its fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordRow {
+    /// Id.
+    pub record_id: RecordId,
+    /// Provider's identity key (hex in JSON).
+    #[serde(serialize_with = "crate::receipt::ser_key")]
+    pub provider: IdentityKey,
+    /// Kind.
+    pub kind: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Field names.
+    pub fields: Vec<String>,
+    /// Provider's commitment (hex in JSON).
+    #[serde(serialize_with = "crate::receipt::ser_digest")]
+    pub commitment: Digest,
+    /// Size of the sealed payload.
+    pub sealed_bytes: u64,
+    /// Status.
+    pub status: RecordStatus,
+    /// The supervisor's reason.
+    pub reason: Option<String>,
+    /// Height of the `SubmitRecord`.
+    pub submitted_height: u64,
+    /// Height of the `AttestRecord`.
+    pub attested_height: Option<u64>,
+}
+
+impl RecordRow {
+    /// What a delivery is verified against.
+    pub fn header(&self) -> RecordHeader {
+        RecordHeader {
+            record_id: self.record_id,
+            provider: self.provider.clone(),
+            kind: self.kind.clone(),
+            fields: self.fields.clone(),
+            commitment: self.commitment,
+        }
+    }
+}
+
+/// A request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestRow {
+    /// Id.
+    pub request_id: RequestId,
+    /// Requester's identity key (hex in JSON).
+    #[serde(serialize_with = "crate::receipt::ser_key")]
+    pub requester: IdentityKey,
+    /// Records asked for, in order.
+    pub record_ids: Vec<RecordId>,
+    /// Fields asked for (empty = all).
+    pub fields: Vec<String>,
+    /// Purpose.
+    pub purpose: String,
+    /// Ttl in blocks.
+    pub ttl: u64,
+    /// Height of the `RequestShare`.
+    pub created_height: u64,
+    /// Height at whose end a still-pending request expires.
+    pub expires_height: u64,
+    /// Status.
+    pub status: RequestStatus,
+    /// Height of the last status change.
+    pub status_height: u64,
+    /// The rejection reason.
+    pub reason: Option<String>,
+}
+
+/// One required approver of a request and its decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecisionRow {
+    /// The approver (hex in JSON).
+    #[serde(serialize_with = "crate::receipt::ser_key")]
+    pub org: IdentityKey,
+    /// `None` while undecided; `Some(true)` approved; `Some(false)` rejected.
+    pub approved: Option<bool>,
+    /// The reason given.
+    pub reason: Option<String>,
+    /// Height of the decision.
+    pub height: Option<u64>,
+}
+
+/// A delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRow {
+    /// The request delivered.
+    pub request_id: RequestId,
+    /// The sealed bundle.
+    pub sealed: Vec<u8>,
+    /// Height of the `Deliver`.
+    pub height: u64,
+    /// The `Deliver` tx id.
+    pub tx_id: Digest,
+}
+
+/// A finalized block as the state recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRow {
+    /// Height.
+    pub height: u64,
+    /// Digest.
+    pub digest: Digest,
+    /// Parent digest.
+    pub parent: Digest,
+    /// Proposer's timestamp.
+    pub timestamp_ms: u64,
+    /// Number of txs.
+    pub tx_count: u64,
+    /// State commitment after the block.
+    pub state_commitment: Digest,
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// Height of the block.
+    pub height: u64,
+    /// The block's timestamp.
+    pub timestamp_ms: u64,
+    /// The tx's position, if a tx caused it.
+    pub tx_index: Option<u32>,
+    /// The tx id (hex), if a tx caused it.
+    pub tx_id: Option<String>,
+    /// What happened (an [`crate::EventKind`] name).
+    pub kind: String,
+    /// Who acted (org name).
+    pub actor: Option<String>,
+    /// Who it concerns (org name).
+    pub subject: Option<String>,
+    /// Record concerned.
+    pub record_id: Option<RecordId>,
+    /// Request concerned.
+    pub request_id: Option<RequestId>,
+    /// Reason or description.
+    pub detail: String,
+}
+
+/// Filters of [`Queries::records`]; `None` matches all.
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter {
+    /// Only this provider's.
+    pub provider: Option<IdentityKey>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only this status.
+    pub status: Option<RecordStatus>,
+    /// Skip this many.
+    pub offset: u64,
+    /// At most this many (0 = no limit).
+    pub limit: u64,
+}
+
+/// Filters of [`Queries::requests`]; `None` matches all.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    /// Only this status.
+    pub status: Option<RequestStatus>,
+    /// Only requests where this org is the requester or a required approver.
+    pub party: Option<IdentityKey>,
+    /// Skip this many.
+    pub offset: u64,
+    /// At most this many (0 = no limit).
+    pub limit: u64,
+}
+
+/// Filters of [`Queries::audit`]: entries matching any given filter (all when none).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Entries about this record, including the requests for it.
+    pub record: Option<RecordId>,
+    /// Entries about this request.
+    pub request: Option<RequestId>,
+    /// Entries where this org acted or is concerned.
+    pub org: Option<IdentityKey>,
+}
+
+/// Read-only queries over a state connection.
+pub struct Queries<'a> {
+    conn: &'a Connection,
+}
+
+const RECORD_COLUMNS: &str = "record_id, provider, kind, tags, fields, commitment, sealed_bytes, \
+     status, reason, submitted_height, attested_height";
+const REQUEST_COLUMNS: &str = "request_id, requester, fields, purpose, ttl, created_height, \
+     expires_height, status, status_height, reason";
+
+fn limit_clause(offset: u64, limit: u64) -> String {
+    let limit = if limit == 0 { -1 } else { limit as i64 };
+    format!(" LIMIT {limit} OFFSET {}", offset.min(i64::MAX as u64))
+}
+
+impl<'a> Queries<'a> {
+    pub(crate) fn new(conn: &'a Connection) -> Self {
+        Self { conn }
+    }
+
+    /// Every organisation, in genesis order.
+    pub fn orgs(&self) -> rusqlite::Result<Vec<Org>> {
+        load_orgs(self.conn)
+    }
+
+    /// The last applied height and the state commitment after it.
+    pub fn head(&self) -> rusqlite::Result<(u64, Digest)> {
+        let get = |key: &str| -> rusqlite::Result<Vec<u8>> {
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        };
+        let height: [u8; 8] = get("last_height")?
+            .try_into()
+            .map_err(|_| corrupt("meta.last_height"))?;
+        let commitment = digest_from_blob(&get("state_commitment")?, "meta.state_commitment")?;
+        Ok((u64::from_be_bytes(height), commitment))
+    }
+
+    /// One record's metadata.
+    pub fn record(&self, id: &RecordId) -> rusqlite::Result<Option<RecordRow>> {
+        self.conn
+            .prepare_cached(&format!("SELECT {RECORD_COLUMNS} FROM records WHERE record_id = ?1"))?
+            .query_row([&id.0[..]], record_row)
+            .optional()
+    }
+
+    /// One record's sealed payload (for the supervisor's node).
+    pub fn record_sealed(&self, id: &RecordId) -> rusqlite::Result<Option<Vec<u8>>> {
+        self.conn
+            .prepare_cached("SELECT sealed FROM records WHERE record_id = ?1")?
+            .query_row([&id.0[..]], |r| r.get(0))
+            .optional()
+    }
+
+    /// Records matching `filter`, oldest first.
+    pub fn records(&self, filter: &RecordFilter) -> rusqlite::Result<Vec<RecordRow>> {
+        let mut clauses = Vec::new();
+        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+        if let Some(provider) = &filter.provider {
+            clauses.push("provider = ?");
+            args.push(Box::new(provider.as_ref().to_vec()));
+        }
+        if let Some(kind) = &filter.kind {
+            clauses.push("kind = ?");
+            args.push(Box::new(kind.clone()));
+        }
+        if let Some(status) = filter.status {
+            clauses.push("status = ?");
+            args.push(Box::new(status.as_str()));
+        }
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM records{} ORDER BY submitted_height, record_id{}",
+            where_clause(&clauses),
+            limit_clause(filter.offset, filter.limit)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), record_row)?;
+        rows.collect()
+    }
+
+    /// One request.
+    pub fn request(&self, id: &RequestId) -> rusqlite::Result<Option<RequestRow>> {
+        let row = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = ?1"
+            ))?
+            .query_row([&id.0[..]], request_row)
+            .optional()?;
+        row.map(|row| self.with_records(row)).transpose()
+    }
+
+    /// Requests matching `filter`, oldest first.
+    pub fn requests(&self, filter: &RequestFilter) -> rusqlite::Result<Vec<RequestRow>> {
+        let mut clauses = Vec::new();
+        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+        if let Some(status) = filter.status {
+            clauses.push("status = ?");
+            args.push(Box::new(status.as_str()));
+        }
+        if let Some(party) = &filter.party {
+            clauses.push(
+                "(requester = ? OR request_id IN (SELECT request_id FROM approvals WHERE org = ?))",
+            );
+            args.push(Box::new(party.as_ref().to_vec()));
+            args.push(Box::new(party.as_ref().to_vec()));
+        }
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests{} ORDER BY created_height, request_id{}",
+            where_clause(&clauses),
+            limit_clause(filter.offset, filter.limit)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows: Vec<RequestRow> = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), request_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter().map(|row| self.with_records(row)).collect()
+    }
+
+    fn with_records(&self, mut row: RequestRow) -> rusqlite::Result<RequestRow> {
+        row.record_ids = self
+            .conn
+            .prepare_cached(
+                "SELECT record_id FROM request_records WHERE request_id = ?1 ORDER BY position",
+            )?
+            .query_map([&row.request_id.0[..]], |r| {
+                record_id_from_blob(&r.get::<_, Vec<u8>>(0)?, "request_records.record_id")
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(row)
+    }
+
+    /// The required approvers of a request and their decisions, in key order.
+    pub fn decisions(&self, id: &RequestId) -> rusqlite::Result<Vec<DecisionRow>> {
+        self.conn
+            .prepare_cached(
+                "SELECT org, decision, reason, height FROM approvals WHERE request_id = ?1 ORDER BY org",
+            )?
+            .query_map([&id.0[..]], |r| {
+                let decision: Option<String> = r.get(1)?;
+                Ok(DecisionRow {
+                    org: key_from_blob(&r.get::<_, Vec<u8>>(0)?, "approvals.org")?,
+                    approved: decision.map(|d| d == "approve"),
+                    reason: r.get(2)?,
+                    height: r.get::<_, Option<i64>>(3)?.map(|h| h as u64),
+                })
+            })?
+            .collect()
+    }
+
+    /// A request's delivery.
+    pub fn delivery(&self, id: &RequestId) -> rusqlite::Result<Option<DeliveryRow>> {
+        self.conn
+            .prepare_cached("SELECT sealed, height, tx_id FROM deliveries WHERE request_id = ?1")?
+            .query_row([&id.0[..]], |r| {
+                Ok(DeliveryRow {
+                    request_id: *id,
+                    sealed: r.get(0)?,
+                    height: r.get::<_, i64>(1)? as u64,
+                    tx_id: digest_from_blob(&r.get::<_, Vec<u8>>(2)?, "deliveries.tx_id")?,
+                })
+            })
+            .optional()
+    }
+
+    /// The receipt of a tx (its first inclusion).
+    pub fn receipt(&self, tx_id: &Digest) -> rusqlite::Result<Option<Receipt>> {
+        self.conn
+            .prepare_cached(
+                "SELECT height, tx_index, signer, body, code, message FROM receipts
+                 WHERE tx_id = ?1 ORDER BY height, tx_index LIMIT 1",
+            )?
+            .query_row([tx_id.as_ref()], |r| {
+                Ok(Receipt {
+                    tx_id: *tx_id,
+                    height: r.get::<_, i64>(0)? as u64,
+                    index: r.get::<_, i64>(1)? as u32,
+                    signer: key_from_blob(&r.get::<_, Vec<u8>>(2)?, "receipts.signer")?,
+                    body: r.get(3)?,
+                    code: r.get(4)?,
+                    message: r.get(5)?,
+                })
+            })
+            .optional()
+    }
+
+    /// A finalized block's header and state commitment.
+    pub fn block(&self, height: u64) -> rusqlite::Result<Option<BlockRow>> {
+        self.conn
+            .prepare_cached(
+                "SELECT digest, parent, timestamp_ms, tx_count, state_commitment FROM blocks WHERE height = ?1",
+            )?
+            .query_row([height as i64], |r| {
+                Ok(BlockRow {
+                    height,
+                    digest: digest_from_blob(&r.get::<_, Vec<u8>>(0)?, "blocks.digest")?,
+                    parent: digest_from_blob(&r.get::<_, Vec<u8>>(1)?, "blocks.parent")?,
+                    timestamp_ms: r.get::<_, i64>(2)? as u64,
+                    tx_count: r.get::<_, i64>(3)? as u64,
+                    state_commitment: digest_from_blob(&r.get::<_, Vec<u8>>(4)?, "blocks.state_commitment")?,
+                })
+            })
+            .optional()
+    }
+
+    /// The audit trail: entries matching any of the filter's criteria, in chain order.
+    pub fn audit(&self, filter: &AuditFilter) -> rusqlite::Result<Vec<AuditEntry>> {
+        let mut clauses = Vec::new();
+        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+        if let Some(record) = &filter.record {
+            clauses.push(
+                "e.record_id = ? OR e.request_id IN (SELECT request_id FROM request_records WHERE record_id = ?)",
+            );
+            args.push(Box::new(record.0.to_vec()));
+            args.push(Box::new(record.0.to_vec()));
+        }
+        if let Some(request) = &filter.request {
+            clauses.push("e.request_id = ?");
+            args.push(Box::new(request.0.to_vec()));
+        }
+        if let Some(org) = &filter.org {
+            clauses.push("e.actor = ? OR e.subject = ?");
+            args.push(Box::new(org.as_ref().to_vec()));
+            args.push(Box::new(org.as_ref().to_vec()));
+        }
+        let filter_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", clauses.join(" OR "))
+        };
+        let sql = format!(
+            "SELECT e.height, b.timestamp_ms, e.tx_index, e.tx_id, e.kind, a.name, s.name,
+                    e.record_id, e.request_id, e.detail
+             FROM events e
+             JOIN blocks b ON b.height = e.height
+             LEFT JOIN orgs a ON a.identity_key = e.actor
+             LEFT JOIN orgs s ON s.identity_key = e.subject{filter_sql}
+             ORDER BY e.seq"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            let record: Option<Vec<u8>> = r.get(7)?;
+            let request: Option<Vec<u8>> = r.get(8)?;
+            Ok(AuditEntry {
+                height: r.get::<_, i64>(0)? as u64,
+                timestamp_ms: r.get::<_, i64>(1)? as u64,
+                tx_index: r.get::<_, Option<i64>>(2)?.map(|i| i as u32),
+                tx_id: r.get::<_, Option<Vec<u8>>>(3)?.map(hex::encode),
+                kind: r.get(4)?,
+                actor: r.get(5)?,
+                subject: r.get(6)?,
+                record_id: record
+                    .map(|b| record_id_from_blob(&b, "events.record_id"))
+                    .transpose()?,
+                request_id: request
+                    .map(|b| request_id_from_blob(&b, "events.request_id"))
+                    .transpose()?,
+                detail: r.get(9)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// A digest of the world state proper (orgs, records, requests, approvals, deliveries), not
+    /// of the history (blocks, receipts, events, applied tx ids). Two states with equal world
+    /// digests hold the same data.
+    pub fn world_digest(&self) -> rusqlite::Result<Digest> {
+        let tables = [
+            "SELECT identity_key, name, role, active FROM orgs ORDER BY identity_key",
+            "SELECT record_id, provider, kind, tags, fields, commitment, sealed, status, reason,
+                    submitted_height, attested_height FROM records ORDER BY record_id",
+            "SELECT request_id, requester, fields, purpose, ttl, created_height, expires_height,
+                    status, status_height, reason FROM requests ORDER BY request_id",
+            "SELECT request_id, position, record_id FROM request_records ORDER BY request_id, position",
+            "SELECT request_id, org, decision, reason, height FROM approvals ORDER BY request_id, org",
+            "SELECT request_id, sealed, height FROM deliveries ORDER BY request_id",
+        ];
+        let mut buf = Vec::new();
+        for sql in tables {
+            buf.extend_from_slice(sql.as_bytes());
+            let mut stmt = self.conn.prepare(sql)?;
+            let columns = stmt.column_count();
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                for i in 0..columns {
+                    let value = row.get_ref(i)?;
+                    let bytes: Vec<u8> = match value {
+                        rusqlite::types::ValueRef::Null => b"N".to_vec(),
+                        rusqlite::types::ValueRef::Integer(v) => v.to_be_bytes().to_vec(),
+                        rusqlite::types::ValueRef::Real(v) => v.to_be_bytes().to_vec(),
+                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => t.to_vec(),
+                    };
+                    buf.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+                    buf.extend_from_slice(&bytes);
+                }
+            }
+        }
+        Ok(sha256(&[b"custodia/world/v1", &buf]))
+    }
+}
+
+fn where_clause(clauses: &[&str]) -> String {
+    if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    }
+}
+
+fn record_row(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
+    let status: String = r.get(7)?;
+    Ok(RecordRow {
+        record_id: record_id_from_blob(&r.get::<_, Vec<u8>>(0)?, "records.record_id")?,
+        provider: key_from_blob(&r.get::<_, Vec<u8>>(1)?, "records.provider")?,
+        kind: r.get(2)?,
+        tags: strings_from_json(&r.get::<_, String>(3)?, "records.tags")?,
+        fields: strings_from_json(&r.get::<_, String>(4)?, "records.fields")?,
+        commitment: digest_from_blob(&r.get::<_, Vec<u8>>(5)?, "records.commitment")?,
+        sealed_bytes: r.get::<_, i64>(6)? as u64,
+        status: status.parse().map_err(|_| corrupt("records.status"))?,
+        reason: r.get(8)?,
+        submitted_height: r.get::<_, i64>(9)? as u64,
+        attested_height: r.get::<_, Option<i64>>(10)?.map(|h| h as u64),
+    })
+}
+
+fn request_row(r: &Row<'_>) -> rusqlite::Result<RequestRow> {
+    let status: String = r.get(7)?;
+    Ok(RequestRow {
+        request_id: request_id_from_blob(&r.get::<_, Vec<u8>>(0)?, "requests.request_id")?,
+        requester: key_from_blob(&r.get::<_, Vec<u8>>(1)?, "requests.requester")?,
+        record_ids: Vec::new(),
+        fields: strings_from_json(&r.get::<_, String>(2)?, "requests.fields")?,
+        purpose: r.get(3)?,
+        ttl: r.get::<_, i64>(4)? as u64,
+        created_height: r.get::<_, i64>(5)? as u64,
+        expires_height: r.get::<_, i64>(6)? as u64,
+        status: status.parse().map_err(|_| corrupt("requests.status"))?,
+        status_height: r.get::<_, i64>(8)? as u64,
+        reason: r.get(9)?,
+    })
+}

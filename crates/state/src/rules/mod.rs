@@ -1,0 +1,171 @@
+//! The rules of DESIGN §4: who may do what, in which state. Each body is checked in full
+//! before anything is written, so a failed tx leaves the world state as if it were absent.
+
+mod org;
+mod record;
+mod request;
+
+use crate::{
+    event::{Event, EventKind},
+    orgs::Orgs,
+    receipt::{Code, Rejection},
+};
+use custodia_protocol::{Body, Digest, Genesis, IdentityKey, Params, RecordId, RequestId, Role};
+use rusqlite::Connection;
+
+/// A rule failure or a database failure while checking or applying a tx.
+pub(crate) enum Fail {
+    /// The tx breaks a rule: failed receipt.
+    Rule(Rejection),
+    /// The database failed: the whole block is abandoned.
+    Db(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Fail {
+    fn from(e: rusqlite::Error) -> Self {
+        Fail::Db(e)
+    }
+}
+
+impl From<Rejection> for Fail {
+    fn from(r: Rejection) -> Self {
+        Fail::Rule(r)
+    }
+}
+
+/// Shorthand for a rule failure.
+pub(crate) fn reject<T>(code: Code, message: impl Into<String>) -> Result<T, Fail> {
+    Err(Fail::Rule(Rejection::new(code, message)))
+}
+
+/// Everything a rule needs to know about the tx being applied.
+pub(crate) struct Ctx<'a> {
+    pub conn: &'a Connection,
+    pub genesis: &'a Genesis,
+    pub params: &'a Params,
+    pub orgs: &'a mut Orgs,
+    pub height: u64,
+    pub tx_id: Digest,
+    pub tx_index: u32,
+    pub signer: &'a IdentityKey,
+    pub events: &'a mut Vec<Event>,
+}
+
+impl Ctx<'_> {
+    /// Records an event caused by the current tx.
+    pub fn emit(
+        &mut self,
+        kind: EventKind,
+        subject: Option<IdentityKey>,
+        record_id: Option<RecordId>,
+        request_id: Option<RequestId>,
+        detail: impl Into<String>,
+    ) {
+        self.events.push(Event {
+            height: self.height,
+            tx_index: Some(self.tx_index),
+            tx_id: Some(self.tx_id),
+            kind,
+            actor: Some(self.signer.clone()),
+            subject,
+            record_id,
+            request_id,
+            detail: detail.into(),
+        });
+    }
+
+    /// The signer's role, or `UnknownSigner`.
+    fn signer_role(&self) -> Result<Role, Fail> {
+        match self.orgs.get(self.signer) {
+            Some(org) => Ok(org.role),
+            None => reject(
+                Code::UnknownSigner,
+                format!(
+                    "signer {} is not an organisation of this chain",
+                    hex::encode(self.signer.as_ref())
+                ),
+            ),
+        }
+    }
+
+    /// The signer must be an active member.
+    fn require_active_member(&self, action: &str) -> Result<(), Fail> {
+        if self.signer_role()? != Role::Member {
+            return reject(Code::NotMember, format!("only a member may {action}; the supervisor cannot"));
+        }
+        self.require_active(action)
+    }
+
+    /// The signer must not be suspended.
+    fn require_active(&self, action: &str) -> Result<(), Fail> {
+        self.signer_role()?;
+        let org = self.orgs.get(self.signer).map(|o| (o.active, o.name.clone()));
+        match org {
+            Some((true, _)) => Ok(()),
+            Some((false, name)) => reject(
+                Code::SignerSuspended,
+                format!("organisation {name} is suspended and cannot {action}"),
+            ),
+            None => reject(Code::UnknownSigner, "unknown signer"),
+        }
+    }
+
+    /// The signer must be the supervisor.
+    fn require_supervisor(&self, action: &str) -> Result<(), Fail> {
+        if self.signer_role()? != Role::Supervisor {
+            return reject(Code::NotSupervisor, format!("only the supervisor may {action}"));
+        }
+        Ok(())
+    }
+
+    /// The supervisor's identity key.
+    fn supervisor(&self) -> IdentityKey {
+        self.genesis
+            .supervisor()
+            .map(|o| o.identity_key.clone())
+            .unwrap_or_else(|| self.signer.clone())
+    }
+}
+
+/// Checks and applies one body.
+pub(crate) fn execute(ctx: &mut Ctx<'_>, body: &Body) -> Result<(), Fail> {
+    match body {
+        Body::SubmitRecord {
+            record_id,
+            kind,
+            tags,
+            fields,
+            commitment,
+            sealed,
+        } => record::submit(ctx, record_id, kind, tags, fields, commitment, sealed),
+        Body::AttestRecord {
+            record_id,
+            accepted,
+            reason,
+        } => record::attest(ctx, record_id, *accepted, reason),
+        Body::RequestShare {
+            request_id,
+            record_ids,
+            fields,
+            purpose,
+            ttl,
+        } => request::create(ctx, request_id, record_ids, fields, purpose, *ttl),
+        Body::Decide {
+            request_id,
+            approve,
+            reason,
+        } => request::decide(ctx, request_id, *approve, reason),
+        Body::Deliver { request_id, sealed } => request::deliver(ctx, request_id, sealed),
+        Body::Cancel { request_id } => request::cancel(ctx, request_id),
+        Body::SetOrgStatus { org, active } => org::set_status(ctx, org, *active),
+    }
+}
+
+/// Expires the pending requests whose time is up at the end of block `height`.
+pub(crate) fn expire_requests(
+    conn: &Connection,
+    height: u64,
+    events: &mut Vec<Event>,
+) -> rusqlite::Result<()> {
+    request::expire(conn, height, events)
+}

@@ -1,0 +1,149 @@
+//! The SQLite schema of the world state. Documented for auditors in the crate README; opened
+//! read-only with the `sqlite3` tool it answers who did what, when.
+
+use rusqlite::Connection;
+
+/// Version of the schema below; bumped by any change to it.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Connection settings: WAL so readers never block the executor; `synchronous = NORMAL` is
+/// durable across a process crash (the WAL is in the OS cache), and on power loss the node
+/// replays the lost blocks from its archive.
+pub const PRAGMAS: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA foreign_keys = OFF;
+PRAGMA temp_store = MEMORY;
+PRAGMA cache_size = -65536;
+";
+
+/// The tables. Keys and digests are BLOBs, ids are the 16 raw bytes, lists are JSON arrays.
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS orgs (
+    identity_key   BLOB PRIMARY KEY,
+    position       INTEGER NOT NULL,
+    name           TEXT NOT NULL UNIQUE,
+    role           TEXT NOT NULL,
+    encryption_key BLOB NOT NULL,
+    p2p            TEXT NOT NULL,
+    api            TEXT NOT NULL,
+    active         INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS blocks (
+    height           INTEGER PRIMARY KEY,
+    digest           BLOB NOT NULL,
+    parent           BLOB NOT NULL,
+    timestamp_ms     INTEGER NOT NULL,
+    tx_count         INTEGER NOT NULL,
+    state_commitment BLOB NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS records (
+    record_id        BLOB PRIMARY KEY,
+    provider         BLOB NOT NULL,
+    kind             TEXT NOT NULL,
+    tags             TEXT NOT NULL,
+    fields           TEXT NOT NULL,
+    commitment       BLOB NOT NULL,
+    sealed           BLOB NOT NULL,
+    sealed_bytes     INTEGER NOT NULL,
+    status           TEXT NOT NULL,
+    reason           TEXT,
+    submitted_height INTEGER NOT NULL,
+    submit_tx        BLOB NOT NULL,
+    attested_height  INTEGER
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_by_provider ON records (provider, submitted_height);
+CREATE INDEX IF NOT EXISTS records_by_kind ON records (kind, submitted_height);
+CREATE INDEX IF NOT EXISTS records_by_status ON records (status, submitted_height);
+
+CREATE TABLE IF NOT EXISTS requests (
+    request_id     BLOB PRIMARY KEY,
+    requester      BLOB NOT NULL,
+    fields         TEXT NOT NULL,
+    purpose        TEXT NOT NULL,
+    ttl            INTEGER NOT NULL,
+    created_height INTEGER NOT NULL,
+    expires_height INTEGER NOT NULL,
+    status         TEXT NOT NULL,
+    status_height  INTEGER NOT NULL,
+    reason         TEXT,
+    create_tx      BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS requests_by_requester ON requests (requester, created_height);
+CREATE INDEX IF NOT EXISTS requests_by_status ON requests (status, created_height);
+CREATE INDEX IF NOT EXISTS requests_pending_expiry ON requests (expires_height) WHERE status = 'pending';
+
+CREATE TABLE IF NOT EXISTS request_records (
+    request_id BLOB NOT NULL,
+    position   INTEGER NOT NULL,
+    record_id  BLOB NOT NULL,
+    PRIMARY KEY (request_id, position)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS request_records_by_record ON request_records (record_id);
+
+CREATE TABLE IF NOT EXISTS approvals (
+    request_id BLOB NOT NULL,
+    org        BLOB NOT NULL,
+    decision   TEXT,
+    reason     TEXT,
+    height     INTEGER,
+    tx_id      BLOB,
+    PRIMARY KEY (request_id, org)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS approvals_by_org ON approvals (org, decision);
+
+CREATE TABLE IF NOT EXISTS deliveries (
+    request_id BLOB PRIMARY KEY,
+    sealed     BLOB NOT NULL,
+    height     INTEGER NOT NULL,
+    tx_id      BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS applied_txs (
+    tx_id       BLOB PRIMARY KEY,
+    valid_until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS applied_txs_by_expiry ON applied_txs (valid_until);
+
+CREATE TABLE IF NOT EXISTS receipts (
+    height   INTEGER NOT NULL,
+    tx_index INTEGER NOT NULL,
+    tx_id    BLOB NOT NULL,
+    signer   BLOB NOT NULL,
+    body     TEXT NOT NULL,
+    code     TEXT NOT NULL,
+    message  TEXT NOT NULL,
+    PRIMARY KEY (height, tx_index)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS receipts_by_tx ON receipts (tx_id);
+
+CREATE TABLE IF NOT EXISTS events (
+    seq        INTEGER PRIMARY KEY,
+    height     INTEGER NOT NULL,
+    tx_index   INTEGER,
+    tx_id      BLOB,
+    kind       TEXT NOT NULL,
+    actor      BLOB,
+    subject    BLOB,
+    record_id  BLOB,
+    request_id BLOB,
+    detail     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_record ON events (record_id) WHERE record_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_by_request ON events (request_id) WHERE request_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_by_actor ON events (actor) WHERE actor IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject) WHERE subject IS NOT NULL;
+";
+
+/// Applies the pragmas and creates any missing table.
+pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(PRAGMAS)?;
+    conn.execute_batch(SCHEMA)
+}

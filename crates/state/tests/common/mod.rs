@@ -1,0 +1,195 @@
+//! A consortium on a fresh state database: a supervisor and three members, and helpers that
+//! sign txs and apply them in blocks the way the node will (stateless checks, then `apply`).
+
+#![allow(dead_code)]
+
+use custodia_protocol::{
+    Block, Body, Digest, Genesis, GenesisOrg, OrgKeys, Params, RecordId, RequestId, Role, Tx,
+    commitment::FieldValue,
+    record::{RecordHeader, open_record, seal_record},
+};
+use custodia_state::{Applied, Receipt, State};
+use std::collections::BTreeMap;
+
+/// Index of each organisation in [`Consortium::keys`].
+pub const SUPERVISOR: usize = 0;
+pub const MEMBER_A: usize = 1;
+pub const MEMBER_B: usize = 2;
+pub const MEMBER_C: usize = 3;
+
+/// Keys of an organisation that is not in genesis.
+pub fn outsider() -> OrgKeys {
+    OrgKeys::from_seed(99)
+}
+
+pub struct Consortium {
+    pub keys: Vec<OrgKeys>,
+    pub genesis: Genesis,
+    pub chain: Digest,
+    pub state: State,
+    pub dir: tempfile::TempDir,
+    timestamp_ms: u64,
+}
+
+pub fn genesis_of(keys: &[OrgKeys], params: Params) -> Genesis {
+    let names = ["supervisor", "member-a", "member-b", "member-c"];
+    Genesis {
+        chain_id: "custodia-test".into(),
+        params,
+        orgs: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| GenesisOrg {
+                name: names[i].into(),
+                role: if i == SUPERVISOR { Role::Supervisor } else { Role::Member },
+                identity_key: k.identity_key(),
+                encryption_key: k.encryption_key(),
+                p2p: format!("127.0.0.1:{}", 7000 + i),
+                api: format!("127.0.0.1:{}", 8000 + i),
+            })
+            .collect(),
+    }
+}
+
+impl Consortium {
+    pub fn new() -> Self {
+        Self::with_params(Params::default())
+    }
+
+    pub fn with_params(params: Params) -> Self {
+        let keys: Vec<OrgKeys> = (0..4).map(|i| OrgKeys::from_seed(i + 1)).collect();
+        let genesis = genesis_of(&keys, params);
+        genesis.validate().expect("test genesis is valid");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let state = State::open(&dir.path().join("state.sqlite"), &genesis).expect("open state");
+        Self {
+            chain: genesis.digest(),
+            keys,
+            genesis,
+            state,
+            dir,
+            timestamp_ms: 1_700_000_000_000,
+        }
+    }
+
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("state.sqlite")
+    }
+
+    /// Signs `body` as organisation `who`, valid for the next 100 blocks.
+    pub fn sign(&self, who: &OrgKeys, body: Body) -> Tx {
+        Tx::sign(&who.identity, self.chain, self.state.height() + 100, body)
+    }
+
+    pub fn sign_as(&self, org: usize, body: Body) -> Tx {
+        self.sign(&self.keys[org], body)
+    }
+
+    /// The next block holding `txs`.
+    pub fn next_block(&mut self, txs: Vec<Tx>) -> Block {
+        self.timestamp_ms += 1_000;
+        Block {
+            parent: self.state.last_block_digest(),
+            height: self.state.height() + 1,
+            timestamp_ms: self.timestamp_ms,
+            txs,
+        }
+    }
+
+    /// Checks `txs` in a block as a validator would, applies it and returns what it did.
+    pub fn apply(&mut self, txs: Vec<Tx>) -> Applied {
+        let block = self.next_block(txs);
+        block
+            .check_txs(&self.chain, &self.genesis.params)
+            .expect("block passes stateless checks");
+        self.state.apply(&block).expect("apply").expect("a new block")
+    }
+
+    /// Applies one tx alone in a block and returns its receipt.
+    pub fn apply_one(&mut self, tx: Tx) -> Receipt {
+        self.apply(vec![tx]).receipts.remove(0)
+    }
+
+    /// Applies one tx and asserts it succeeded.
+    pub fn ok(&mut self, tx: Tx) -> Receipt {
+        let receipt = self.apply_one(tx);
+        assert!(receipt.is_ok(), "expected ok, got {receipt:?}");
+        receipt
+    }
+
+    /// A member seals `fields` to the supervisor; returns the id and the `SubmitRecord` tx.
+    pub fn submit_tx(&self, provider: usize, kind: &str, fields: &[(&str, FieldValue)]) -> (RecordId, Tx) {
+        let record_id = RecordId::random();
+        let fields: BTreeMap<String, FieldValue> =
+            fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let sealed = seal_record(
+            &self.chain,
+            &record_id,
+            kind,
+            &self.keys[provider].identity_key(),
+            &self.keys[SUPERVISOR].encryption_key(),
+            fields,
+        )
+        .expect("seal record");
+        let body = sealed.into_body(record_id, kind.into(), vec!["test".into()]);
+        (record_id, self.sign_as(provider, body))
+    }
+
+    /// Submits a record and has the supervisor open, check and accept it.
+    pub fn accepted_record(&mut self, provider: usize, fields: &[(&str, FieldValue)]) -> RecordId {
+        let (record_id, tx) = self.submit_tx(provider, "claim", fields);
+        self.ok(tx);
+        let verdict = self.supervisor_checks(&record_id);
+        assert!(verdict.is_ok(), "{verdict:?}");
+        self.ok(self.sign_as(
+            SUPERVISOR,
+            Body::AttestRecord {
+                record_id,
+                accepted: true,
+                reason: "checked".into(),
+            },
+        ));
+        record_id
+    }
+
+    /// The supervisor's node: opens the record from the state and checks it.
+    pub fn supervisor_checks(
+        &self,
+        record_id: &RecordId,
+    ) -> Result<Vec<custodia_protocol::OpenedField>, custodia_protocol::record::RecordError> {
+        let queries = self.state.queries();
+        let row = queries.record(record_id).unwrap().expect("record exists");
+        let sealed = queries.record_sealed(record_id).unwrap().expect("sealed");
+        open_record(&self.chain, &self.keys[SUPERVISOR].encryption, &row.header(), &sealed)
+    }
+
+    pub fn header(&self, record_id: &RecordId) -> RecordHeader {
+        self.state.queries().record(record_id).unwrap().unwrap().header()
+    }
+
+    /// A `RequestShare` body for `records` and `fields`.
+    pub fn request_body(records: &[RecordId], fields: &[&str]) -> (RequestId, Body) {
+        let request_id = RequestId::random();
+        (
+            request_id,
+            Body::RequestShare {
+                request_id,
+                record_ids: records.to_vec(),
+                fields: fields.iter().map(|f| f.to_string()).collect(),
+                purpose: "fraud check".into(),
+                ttl: 50,
+            },
+        )
+    }
+
+    pub fn decide(&self, org: usize, request_id: RequestId, approve: bool) -> Tx {
+        self.sign_as(
+            org,
+            Body::Decide {
+                request_id,
+                approve,
+                reason: if approve { String::new() } else { "no".into() },
+            },
+        )
+    }
+}
