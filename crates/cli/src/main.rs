@@ -1,1 +1,42 @@
-fn main(){}
+//! The `custodia` binary: parses the command line (DESIGN §8) and dispatches to one module per
+//! command under [`cmd`]. No protocol logic lives here; it belongs in `custodia-protocol`.
+
+mod cmd;
+mod files;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// custodia: a permissioned blockchain for supervised data sharing.
+#[derive(Debug, Parser)]
+#[command(name = "custodia", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Every `custodia` subcommand.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create an organisation's keys: DIR/org.key (secret) and DIR/org.pub.toml (public).
+    Init(cmd::init::Args),
+    /// Assemble the consortium's org.pub.toml files into a genesis.toml; prints the chain digest.
+    Genesis(cmd::genesis::Args),
+}
+
+fn main() -> ExitCode {
+    // Usage mistakes are reported by clap itself (`error: ...`, exit code 2).
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Init(args) => cmd::init::run(args),
+        Command::Genesis(args) => cmd::genesis::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` joins the context chain on one line, without a backtrace.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

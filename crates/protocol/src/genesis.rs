@@ -122,10 +122,20 @@ impl GenesisOrg {
             ));
         }
         for (what, addr) in [("p2p", &self.p2p), ("api", &self.api)] {
-            if addr.len() > MAX_ADDRESS_BYTES || addr.parse::<std::net::SocketAddr>().is_err() {
+            let parsed = (addr.len() <= MAX_ADDRESS_BYTES)
+                .then(|| addr.parse::<std::net::SocketAddr>().ok())
+                .flatten();
+            let Some(parsed) = parsed else {
                 return Err(invalid(
                     format!("{field}{what}"),
                     format!("{addr:?} is not an address of the form IP:PORT (e.g. 127.0.0.1:7000)"),
+                ));
+            };
+            // Peers dial the p2p address: it must name one host and one port.
+            if what == "p2p" && (parsed.ip().is_unspecified() || parsed.port() == 0) {
+                return Err(invalid(
+                    format!("{field}{what}"),
+                    format!("{addr:?} cannot be dialled: give the host's own IP and a non-zero port"),
                 ));
             }
         }
@@ -151,7 +161,7 @@ impl Genesis {
         let mut names = BTreeSet::new();
         let mut identities = BTreeSet::new();
         let mut encryptions = BTreeSet::new();
-        let mut p2p = BTreeSet::new();
+        let mut p2p: BTreeSet<std::net::SocketAddr> = BTreeSet::new();
         for (i, org) in self.orgs.iter().enumerate() {
             let field = format!("orgs[{i}] ({}).", org.name);
             org.validate(&field)?;
@@ -164,7 +174,8 @@ impl Genesis {
             if !encryptions.insert(org.encryption_key) {
                 return Err(invalid(format!("{field}encryption_key"), "duplicate encryption key"));
             }
-            if !p2p.insert(org.p2p.as_str()) {
+            // Validated above: the address parses. Compare parsed, so `[::1]` equals `[0::1]`.
+            if org.p2p.parse().is_ok_and(|addr| !p2p.insert(addr)) {
                 return Err(invalid(format!("{field}p2p"), format!("duplicate p2p address {}", org.p2p)));
             }
         }

@@ -101,7 +101,7 @@ impl OrgKeys {
     /// Fresh random keys.
     pub fn generate() -> Self {
         Self {
-            identity: IdentitySecret::random(&mut rand::rng()),
+            identity: IdentitySecret::random(rand::rng()),
             encryption: EncryptionSecret::generate(),
         }
     }

@@ -1,0 +1,4 @@
+//! One module per `custodia` subcommand: each owns its clap `Args` and a `run` function.
+
+pub mod genesis;
+pub mod init;
