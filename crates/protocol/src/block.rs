@@ -6,7 +6,9 @@ use crate::{
     tx::{TxError, verify_signatures},
 };
 use bytes::BufMut;
-use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, FixedSize, RangeCfg, Read, ReadExt, Write};
+use commonware_codec::{
+    Buf, Encode, EncodeSize, Error as CodecError, FixedSize, RangeCfg, Read, ReadExt, Write,
+};
 
 const BLOCK_DOMAIN: &[u8] = b"custodia/block/v1";
 const TX_ROOT_DOMAIN: &[u8] = b"custodia/txroot/v1";

@@ -105,7 +105,12 @@ pub fn record_commitment(record_id: &RecordId, kind: &str, leaves: &[Digest]) ->
     sorted.sort();
     let kind_len = (kind.len() as u32).to_be_bytes();
     let mut parts: Vec<&[u8]> = Vec::with_capacity(sorted.len() + 4);
-    parts.extend([RECORD_DOMAIN, record_id.as_bytes(), &kind_len, kind.as_bytes()]);
+    parts.extend([
+        RECORD_DOMAIN,
+        record_id.as_bytes(),
+        &kind_len,
+        kind.as_bytes(),
+    ]);
     parts.extend(sorted.iter().map(|leaf| leaf.as_ref()));
     sha256(&parts)
 }
@@ -117,7 +122,8 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys_and_drops_whitespace() {
-        let value: FieldValue = serde_json::from_str(r#"{ "b": 1, "a": [ true, null, "x" ] }"#).unwrap();
+        let value: FieldValue =
+            serde_json::from_str(r#"{ "b": 1, "a": [ true, null, "x" ] }"#).unwrap();
         assert_eq!(canonical_json(&value), r#"{"a":[true,null,"x"],"b":1}"#);
         assert_eq!(canonical_json(&json!("é\"")), "\"é\\\"\"");
     }
@@ -131,9 +137,15 @@ mod tests {
         let c2 = record_commitment(&id, "claim", &[b.leaf(), a.leaf()]);
         assert_eq!(c1, c2);
         assert_ne!(c1, record_commitment(&id, "claims", &[a.leaf(), b.leaf()]));
-        assert_ne!(c1, record_commitment(&RecordId([8; 16]), "claim", &[a.leaf(), b.leaf()]));
+        assert_ne!(
+            c1,
+            record_commitment(&RecordId([8; 16]), "claim", &[a.leaf(), b.leaf()])
+        );
         let mut changed = b.clone();
         changed.value = json!("three");
-        assert_ne!(c1, record_commitment(&id, "claim", &[a.leaf(), changed.leaf()]));
+        assert_ne!(
+            c1,
+            record_commitment(&id, "claim", &[a.leaf(), changed.leaf()])
+        );
     }
 }

@@ -87,7 +87,9 @@ pub enum DeliveryError {
         what: &'static str,
     },
     /// The disclosed fields are not the approved ones.
-    #[error("record {record_id}: disclosed fields {disclosed:?}, but the request approved {approved:?}")]
+    #[error(
+        "record {record_id}: disclosed fields {disclosed:?}, but the request approved {approved:?}"
+    )]
     FieldsMismatch {
         /// The record.
         record_id: RecordId,
@@ -202,8 +204,8 @@ pub fn open_delivery(
         &delivery_aad(chain, request_id, requester),
         sealed,
     )?;
-    let bundle: DeliveryBundle = serde_json::from_slice(&plaintext)
-        .map_err(|e| DeliveryError::Malformed(e.to_string()))?;
+    let bundle: DeliveryBundle =
+        serde_json::from_slice(&plaintext).map_err(|e| DeliveryError::Malformed(e.to_string()))?;
     verify_bundle(request_id, &bundle, requested_fields, on_chain)
 }
 

@@ -29,8 +29,7 @@ pub fn write_strs(values: &[String], buf: &mut impl BufMut) {
 
 /// Encoded size of [`write_strs`].
 pub fn strs_size(values: &[String]) -> usize {
-    values.len().encode_size()
-        + values.iter().map(|v| str_size(v)).sum::<usize>()
+    values.len().encode_size() + values.iter().map(|v| str_size(v)).sum::<usize>()
 }
 
 /// Reads at most `max_items` strings of at most `max_len` bytes each.
@@ -64,8 +63,8 @@ pub mod hex_bytes {
         let text = String::deserialize(d)?;
         let bytes = hex::decode(&text)
             .map_err(|e| D::Error::custom(format!("expected {N} bytes of hex: {e}")))?;
-        bytes
-            .try_into()
-            .map_err(|b: Vec<u8>| D::Error::custom(format!("expected {N} bytes of hex, found {}", b.len())))
+        bytes.try_into().map_err(|b: Vec<u8>| {
+            D::Error::custom(format!("expected {N} bytes of hex, found {}", b.len()))
+        })
     }
 }

@@ -8,7 +8,9 @@ use crate::{
     params::{MAX_ADDRESS_BYTES, MAX_CHAIN_ID_BYTES, MAX_ORG_NAME_BYTES, MAX_ORGS},
 };
 use bytes::BufMut;
-use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, FixedSize, RangeCfg, Read, ReadExt, Write};
+use commonware_codec::{
+    Buf, Encode, EncodeSize, Error as CodecError, FixedSize, RangeCfg, Read, ReadExt, Write,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -40,7 +42,9 @@ impl std::str::FromStr for Role {
         match text {
             "supervisor" => Ok(Role::Supervisor),
             "member" => Ok(Role::Member),
-            other => Err(format!("unknown role {other:?}: expected 'supervisor' or 'member'")),
+            other => Err(format!(
+                "unknown role {other:?}: expected 'supervisor' or 'member'"
+            )),
         }
     }
 }
@@ -135,7 +139,9 @@ impl GenesisOrg {
             if what == "p2p" && (parsed.ip().is_unspecified() || parsed.port() == 0) {
                 return Err(invalid(
                     format!("{field}{what}"),
-                    format!("{addr:?} cannot be dialled: give the host's own IP and a non-zero port"),
+                    format!(
+                        "{addr:?} cannot be dialled: give the host's own IP and a non-zero port"
+                    ),
                 ));
             }
         }
@@ -166,22 +172,42 @@ impl Genesis {
             let field = format!("orgs[{i}] ({}).", org.name);
             org.validate(&field)?;
             if !names.insert(org.name.as_str()) {
-                return Err(invalid(format!("{field}name"), format!("duplicate name {:?}", org.name)));
+                return Err(invalid(
+                    format!("{field}name"),
+                    format!("duplicate name {:?}", org.name),
+                ));
             }
             if !identities.insert(org.identity_key.clone()) {
-                return Err(invalid(format!("{field}identity_key"), "duplicate identity key"));
+                return Err(invalid(
+                    format!("{field}identity_key"),
+                    "duplicate identity key",
+                ));
             }
             if !encryptions.insert(org.encryption_key) {
-                return Err(invalid(format!("{field}encryption_key"), "duplicate encryption key"));
+                return Err(invalid(
+                    format!("{field}encryption_key"),
+                    "duplicate encryption key",
+                ));
             }
             // Validated above: the address parses. Compare parsed, so `[::1]` equals `[0::1]`.
             if org.p2p.parse().is_ok_and(|addr| !p2p.insert(addr)) {
-                return Err(invalid(format!("{field}p2p"), format!("duplicate p2p address {}", org.p2p)));
+                return Err(invalid(
+                    format!("{field}p2p"),
+                    format!("duplicate p2p address {}", org.p2p),
+                ));
             }
         }
-        match self.orgs.iter().filter(|o| o.role == Role::Supervisor).count() {
+        match self
+            .orgs
+            .iter()
+            .filter(|o| o.role == Role::Supervisor)
+            .count()
+        {
             1 => Ok(()),
-            0 => Err(invalid("orgs", "no organisation has role 'supervisor': exactly one must")),
+            0 => Err(invalid(
+                "orgs",
+                "no organisation has role 'supervisor': exactly one must",
+            )),
             n => Err(invalid(
                 "orgs",
                 format!("{n} organisations have role 'supervisor': exactly one must"),

@@ -121,8 +121,18 @@ macro_rules! define_id {
     };
 }
 
-define_id!(RecordId, "rec_", "record", "Identifies a data record on the chain.");
-define_id!(RequestId, "req_", "request", "Identifies a share request on the chain.");
+define_id!(
+    RecordId,
+    "rec_",
+    "record",
+    "Identifies a data record on the chain."
+);
+define_id!(
+    RequestId,
+    "req_",
+    "request",
+    "Identifies a share request on the chain."
+);
 
 #[cfg(test)]
 mod tests {
@@ -141,13 +151,20 @@ mod tests {
     #[test]
     fn malformed_ids_say_what_is_expected() {
         let err = "req_00".parse::<RecordId>().unwrap_err();
-        assert!(matches!(err, IdError::Prefix { kind: "record", .. }), "{err}");
+        assert!(
+            matches!(err, IdError::Prefix { kind: "record", .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("'rec_'"));
         let err = "rec_zz".parse::<RecordId>().unwrap_err();
         assert!(matches!(err, IdError::Hex { .. }), "{err}");
-        let err = format!("rec_{}", "g".repeat(32)).parse::<RecordId>().unwrap_err();
+        let err = format!("rec_{}", "g".repeat(32))
+            .parse::<RecordId>()
+            .unwrap_err();
         assert!(matches!(err, IdError::Hex { .. }));
-        let err = format!("req_{}", "0".repeat(30)).parse::<RequestId>().unwrap_err();
+        let err = format!("req_{}", "0".repeat(30))
+            .parse::<RequestId>()
+            .unwrap_err();
         assert!(err.to_string().contains("32 hex characters"));
     }
 }

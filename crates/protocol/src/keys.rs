@@ -143,8 +143,8 @@ impl OrgKeys {
     pub fn from_toml(text: &str) -> Result<Self, KeyFileError> {
         let file: OrgKeyFile =
             toml::from_str(text).map_err(|e| KeyFileError::Format(e.message().to_string()))?;
-        let identity_bytes =
-            hex::decode(&file.identity_secret).map_err(|_| KeyFileError::BadKey("identity_secret"))?;
+        let identity_bytes = hex::decode(&file.identity_secret)
+            .map_err(|_| KeyFileError::BadKey("identity_secret"))?;
         let identity = IdentitySecret::decode(identity_bytes)
             .map_err(|_| KeyFileError::BadKey("identity_secret"))?;
         let encryption_bytes = hex::decode(&file.encryption_secret)

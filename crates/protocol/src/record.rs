@@ -62,7 +62,9 @@ pub enum RecordError {
     #[error("field {0:?} appears more than once")]
     DuplicateField(String),
     /// The kind is empty or too long.
-    #[error("invalid record kind {0:?}: use 1 to {MAX_KIND_BYTES} letters, digits, '_', '.' or '-'")]
+    #[error(
+        "invalid record kind {0:?}: use 1 to {MAX_KIND_BYTES} letters, digits, '_', '.' or '-'"
+    )]
     InvalidKind(String),
     /// A tag is empty, too long, or there are too many.
     #[error("invalid tags: at most {MAX_TAGS} tags of 1 to {MAX_TAG_BYTES} bytes each")]

@@ -58,7 +58,9 @@ pub fn seal(
     aad: &[u8],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, SealError> {
-    let public = recipient.to_hpke().map_err(|_| SealError::BadRecipientKey)?;
+    let public = recipient
+        .to_hpke()
+        .map_err(|_| SealError::BadRecipientKey)?;
     let mut out = vec![0u8; ENC_BYTES + plaintext.len() + TAG_BYTES];
     let body = &mut out[ENC_BYTES..ENC_BYTES + plaintext.len()];
     body.copy_from_slice(plaintext);
@@ -118,14 +120,32 @@ mod tests {
         let secret = EncryptionSecret::generate();
         let sealed = seal(&secret.public(), RECORD_INFO, b"aad", b"hello").unwrap();
         assert_eq!(sealed.len(), 5 + 48);
-        assert_eq!(open(&secret, RECORD_INFO, b"aad", &sealed).unwrap(), b"hello");
-        assert_eq!(open(&secret, DELIVERY_INFO, b"aad", &sealed), Err(SealError::Open));
-        assert_eq!(open(&secret, RECORD_INFO, b"other", &sealed), Err(SealError::Open));
+        assert_eq!(
+            open(&secret, RECORD_INFO, b"aad", &sealed).unwrap(),
+            b"hello"
+        );
+        assert_eq!(
+            open(&secret, DELIVERY_INFO, b"aad", &sealed),
+            Err(SealError::Open)
+        );
+        assert_eq!(
+            open(&secret, RECORD_INFO, b"other", &sealed),
+            Err(SealError::Open)
+        );
         let other = EncryptionSecret::generate();
-        assert_eq!(open(&other, RECORD_INFO, b"aad", &sealed), Err(SealError::Open));
+        assert_eq!(
+            open(&other, RECORD_INFO, b"aad", &sealed),
+            Err(SealError::Open)
+        );
         let mut altered = sealed.clone();
         altered[40] ^= 1;
-        assert_eq!(open(&secret, RECORD_INFO, b"aad", &altered), Err(SealError::Open));
-        assert_eq!(open(&secret, RECORD_INFO, b"aad", &sealed[..10]), Err(SealError::TooShort(10)));
+        assert_eq!(
+            open(&secret, RECORD_INFO, b"aad", &altered),
+            Err(SealError::Open)
+        );
+        assert_eq!(
+            open(&secret, RECORD_INFO, b"aad", &sealed[..10]),
+            Err(SealError::TooShort(10))
+        );
     }
 }

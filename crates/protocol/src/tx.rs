@@ -412,14 +412,20 @@ impl Tx {
     }
 
     /// Every stateless rule except the signature (cheap; see [`Tx::check_stateless`]).
-    pub fn check_envelope(&self, chain: &Digest, params: &Params, height: u64) -> Result<(), TxError> {
+    pub fn check_envelope(
+        &self,
+        chain: &Digest,
+        params: &Params,
+        height: u64,
+    ) -> Result<(), TxError> {
         if &self.chain != chain {
             return Err(TxError::WrongChain {
                 expected: crate::hash::to_hex(chain),
                 found: crate::hash::to_hex(&self.chain),
             });
         }
-        if self.valid_until < height || self.valid_until > height.saturating_add(params.max_tx_ttl) {
+        if self.valid_until < height || self.valid_until > height.saturating_add(params.max_tx_ttl)
+        {
             return Err(TxError::OutsideWindow {
                 valid_until: self.valid_until,
                 height,
@@ -427,9 +433,11 @@ impl Tx {
             });
         }
         let (what, size, max) = match &self.body {
-            Body::SubmitRecord { sealed, .. } => {
-                ("record sealed payload", sealed.len(), params.max_record_bytes)
-            }
+            Body::SubmitRecord { sealed, .. } => (
+                "record sealed payload",
+                sealed.len(),
+                params.max_record_bytes,
+            ),
             Body::Deliver { sealed, .. } => (
                 "delivery sealed payload",
                 sealed.len(),
@@ -448,7 +456,12 @@ impl Tx {
     }
 
     /// Every stateless rule of DESIGN §4 at `height`: chain, window, sizes and signature.
-    pub fn check_stateless(&self, chain: &Digest, params: &Params, height: u64) -> Result<(), TxError> {
+    pub fn check_stateless(
+        &self,
+        chain: &Digest,
+        params: &Params,
+        height: u64,
+    ) -> Result<(), TxError> {
         self.check_envelope(chain, params, height)?;
         if !self.verify_signature() {
             return Err(TxError::BadSignature {
@@ -502,9 +515,8 @@ fn signing_payload(
     nonce: u64,
     body: &Body,
 ) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(
-        Digest::SIZE + IdentityKey::SIZE + 2 * u64::SIZE + body.encode_size(),
-    );
+    let mut buf =
+        Vec::with_capacity(Digest::SIZE + IdentityKey::SIZE + 2 * u64::SIZE + body.encode_size());
     chain.write(&mut buf);
     signer.write(&mut buf);
     valid_until.write(&mut buf);

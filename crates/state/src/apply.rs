@@ -34,7 +34,12 @@ pub struct Applied {
 }
 
 /// `C_h = SHA-256("custodia/state/v1" ‖ C_{h-1} ‖ h ‖ block digest ‖ receipts digest)`.
-pub fn next_commitment(previous: &Digest, height: u64, block: &Digest, receipts: &Digest) -> Digest {
+pub fn next_commitment(
+    previous: &Digest,
+    height: u64,
+    block: &Digest,
+    receipts: &Digest,
+) -> Digest {
     sha256(&[
         STATE_DOMAIN,
         previous.as_ref(),
@@ -76,7 +81,9 @@ impl State {
         let ids: Vec<Digest> = block.txs.iter().map(Tx::id).collect();
         let digest = block.digest_with_root(&tx_root_of(&ids));
         if block.height <= self.height {
-            return self.check_already_applied(block.height, &digest).map(|_| None);
+            return self
+                .check_already_applied(block.height, &digest)
+                .map(|_| None);
         }
         if block.height != self.height + 1 {
             return Err(StateError::HeightGap {
@@ -152,7 +159,10 @@ impl State {
         let mut put = db.prepare_cached("UPDATE meta SET value = ?2 WHERE key = ?1")?;
         put.execute(params!["last_height", block.height.to_be_bytes()])?;
         put.execute(params!["last_block", digest.as_ref()])?;
-        put.execute(params!["last_timestamp_ms", block.timestamp_ms.to_be_bytes()])?;
+        put.execute(params![
+            "last_timestamp_ms",
+            block.timestamp_ms.to_be_bytes()
+        ])?;
         put.execute(params!["state_commitment", commitment.as_ref()])?;
         drop(put);
         if !commit {

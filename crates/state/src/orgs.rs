@@ -83,7 +83,9 @@ pub(crate) fn load_orgs(conn: &Connection) -> rusqlite::Result<Vec<Org>> {
                 .ok_or_else(|| corrupt("orgs.identity_key"))?,
             name: row.get(1)?,
             role: role.parse().map_err(|_| corrupt("orgs.role"))?,
-            encryption_key: EncryptionKey(enc.try_into().map_err(|_| corrupt("orgs.encryption_key"))?),
+            encryption_key: EncryptionKey(
+                enc.try_into().map_err(|_| corrupt("orgs.encryption_key"))?,
+            ),
             p2p: row.get(4)?,
             api: row.get(5)?,
             active: row.get(6)?,

@@ -3,7 +3,10 @@
 use crate::{
     orgs::{Org, corrupt, load_orgs},
     receipt::Receipt,
-    sql::{digest_from_blob, key_from_blob, record_id_from_blob, request_id_from_blob, strings_from_json},
+    sql::{
+        digest_from_blob, key_from_blob, record_id_from_blob, request_id_from_blob,
+        strings_from_json,
+    },
     status::{RecordStatus, RequestStatus},
 };
 use custodia_protocol::{
@@ -231,7 +234,9 @@ impl<'a> Queries<'a> {
     /// One record's metadata.
     pub fn record(&self, id: &RecordId) -> rusqlite::Result<Option<RecordRow>> {
         self.conn
-            .prepare_cached(&format!("SELECT {RECORD_COLUMNS} FROM records WHERE record_id = ?1"))?
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM records WHERE record_id = ?1"
+            ))?
             .query_row([&id.0[..]], record_row)
             .optional()
     }
@@ -480,7 +485,9 @@ impl<'a> Queries<'a> {
                         rusqlite::types::ValueRef::Null => b"N".to_vec(),
                         rusqlite::types::ValueRef::Integer(v) => v.to_be_bytes().to_vec(),
                         rusqlite::types::ValueRef::Real(v) => v.to_be_bytes().to_vec(),
-                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => t.to_vec(),
+                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                            t.to_vec()
+                        }
                     };
                     buf.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
                     buf.extend_from_slice(&bytes);

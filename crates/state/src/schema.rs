@@ -18,6 +18,8 @@ PRAGMA cache_size = -65536;
 ";
 
 /// The tables. Keys and digests are BLOBs, ids are the 16 raw bytes, lists are JSON arrays.
+/// Tables with sealed payloads are rowid tables: rows are appended in order and the random id
+/// lives in its own index, rather than 1 KiB rows splitting a B-tree keyed by random ids.
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -58,7 +60,7 @@ CREATE TABLE IF NOT EXISTS records (
     submitted_height INTEGER NOT NULL,
     submit_tx        BLOB NOT NULL,
     attested_height  INTEGER
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS records_by_provider ON records (provider, submitted_height);
 CREATE INDEX IF NOT EXISTS records_by_kind ON records (kind, submitted_height);
 CREATE INDEX IF NOT EXISTS records_by_status ON records (status, submitted_height);
@@ -104,7 +106,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     sealed     BLOB NOT NULL,
     height     INTEGER NOT NULL,
     tx_id      BLOB NOT NULL
-) WITHOUT ROWID;
+);
 
 CREATE TABLE IF NOT EXISTS applied_txs (
     tx_id       BLOB PRIMARY KEY,

@@ -38,7 +38,9 @@ impl State {
         schema::prepare(&conn)?;
         let chain = genesis.digest();
         let stored: Option<Vec<u8>> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'chain'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'chain'", [], |r| {
+                r.get(0)
+            })
             .optional()?;
         match stored {
             Some(found) if found.as_slice() != chain.as_ref() => {

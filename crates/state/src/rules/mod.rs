@@ -91,7 +91,10 @@ impl Ctx<'_> {
     /// The signer must be an active member.
     fn require_active_member(&self, action: &str) -> Result<(), Fail> {
         if self.signer_role()? != Role::Member {
-            return reject(Code::NotMember, format!("only a member may {action}; the supervisor cannot"));
+            return reject(
+                Code::NotMember,
+                format!("only a member may {action}; the supervisor cannot"),
+            );
         }
         self.require_active(action)
     }
@@ -99,7 +102,10 @@ impl Ctx<'_> {
     /// The signer must not be suspended.
     fn require_active(&self, action: &str) -> Result<(), Fail> {
         self.signer_role()?;
-        let org = self.orgs.get(self.signer).map(|o| (o.active, o.name.clone()));
+        let org = self
+            .orgs
+            .get(self.signer)
+            .map(|o| (o.active, o.name.clone()));
         match org {
             Some((true, _)) => Ok(()),
             Some((false, name)) => reject(
@@ -113,7 +119,10 @@ impl Ctx<'_> {
     /// The signer must be the supervisor.
     fn require_supervisor(&self, action: &str) -> Result<(), Fail> {
         if self.signer_role()? != Role::Supervisor {
-            return reject(Code::NotSupervisor, format!("only the supervisor may {action}"));
+            return reject(
+                Code::NotSupervisor,
+                format!("only the supervisor may {action}"),
+            );
         }
         Ok(())
     }

@@ -14,7 +14,10 @@ pub(super) fn set_status(ctx: &mut Ctx<'_>, org: &IdentityKey, active: bool) -> 
         );
     };
     if target.role == Role::Supervisor {
-        return reject(Code::CannotSuspendSupervisor, "the supervisor cannot be suspended");
+        return reject(
+            Code::CannotSuspendSupervisor,
+            "the supervisor cannot be suspended",
+        );
     }
     let name = target.name.clone();
     ctx.conn

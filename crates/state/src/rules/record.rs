@@ -58,9 +58,18 @@ pub(super) fn submit(
             ctx.tx_id.as_ref(),
         ])?;
     if inserted == 0 {
-        return reject(Code::RecordExists, format!("record {record_id} already exists"));
+        return reject(
+            Code::RecordExists,
+            format!("record {record_id} already exists"),
+        );
     }
-    ctx.emit(EventKind::RecordSubmitted, None, Some(*record_id), None, kind);
+    ctx.emit(
+        EventKind::RecordSubmitted,
+        None,
+        Some(*record_id),
+        None,
+        kind,
+    );
     Ok(())
 }
 

@@ -29,12 +29,18 @@ pub(super) fn create(
         .query_row([&request_id.0[..]], |r| r.get(0))
         .optional()?;
     if exists.is_some() {
-        return reject(Code::RequestExists, format!("request {request_id} already exists"));
+        return reject(
+            Code::RequestExists,
+            format!("request {request_id} already exists"),
+        );
     }
     if record_ids.is_empty() || record_ids.len() > MAX_REQUEST_RECORDS {
         return reject(
             Code::InvalidRequest,
-            format!("a request names 1 to {MAX_REQUEST_RECORDS} records, found {}", record_ids.len()),
+            format!(
+                "a request names 1 to {MAX_REQUEST_RECORDS} records, found {}",
+                record_ids.len()
+            ),
         );
     }
     if record_ids.iter().collect::<BTreeSet<_>>().len() != record_ids.len() {
@@ -49,16 +55,25 @@ pub(super) fn create(
     if ttl == 0 || ttl > ctx.params.max_request_ttl {
         return reject(
             Code::InvalidRequest,
-            format!("ttl must be 1 to {} blocks, found {ttl}", ctx.params.max_request_ttl),
+            format!(
+                "ttl must be 1 to {} blocks, found {ttl}",
+                ctx.params.max_request_ttl
+            ),
         );
     }
     let mut requested = BTreeSet::new();
     for field in fields {
         if !valid_field_name(field) {
-            return reject(Code::InvalidRequest, format!("invalid field name {field:?}"));
+            return reject(
+                Code::InvalidRequest,
+                format!("invalid field name {field:?}"),
+            );
         }
         if !requested.insert(field.as_str()) {
-            return reject(Code::InvalidRequest, format!("field {field:?} is named more than once"));
+            return reject(
+                Code::InvalidRequest,
+                format!("field {field:?} is named more than once"),
+            );
         }
     }
 
@@ -132,7 +147,11 @@ pub(super) fn create(
         "INSERT INTO request_records (request_id, position, record_id) VALUES (?1, ?2, ?3)",
     )?;
     for (position, record_id) in record_ids.iter().enumerate() {
-        link.execute(params![&request_id.0[..], position as i64, &record_id.0[..]])?;
+        link.execute(params![
+            &request_id.0[..],
+            position as i64,
+            &record_id.0[..]
+        ])?;
     }
     let mut approver = ctx.conn.prepare_cached(
         "INSERT INTO approvals (request_id, org, decision, reason, height, tx_id)
@@ -141,7 +160,13 @@ pub(super) fn create(
     for org in &approvers {
         approver.execute(params![&request_id.0[..], org.as_ref()])?;
     }
-    ctx.emit(EventKind::RequestCreated, None, None, Some(*request_id), purpose);
+    ctx.emit(
+        EventKind::RequestCreated,
+        None,
+        None,
+        Some(*request_id),
+        purpose,
+    );
     Ok(())
 }
 
@@ -183,7 +208,9 @@ pub(super) fn decide(
     let decision: Option<Option<String>> = ctx
         .conn
         .prepare_cached("SELECT decision FROM approvals WHERE request_id = ?1 AND org = ?2")?
-        .query_row(params![&request_id.0[..], ctx.signer.as_ref()], |r| r.get(0))
+        .query_row(params![&request_id.0[..], ctx.signer.as_ref()], |r| {
+            r.get(0)
+        })
         .optional()?;
     let Some(decision) = decision else {
         let why = if &requester == ctx.signer {
@@ -191,7 +218,10 @@ pub(super) fn decide(
         } else {
             "only the supervisor and the providers of the requested records decide"
         };
-        return reject(Code::NotApprover, format!("not an approver of {request_id}: {why}"));
+        return reject(
+            Code::NotApprover,
+            format!("not an approver of {request_id}: {why}"),
+        );
     };
     if let Some(previous) = decision {
         return reject(
@@ -223,7 +253,13 @@ pub(super) fn decide(
             ctx.signer.as_ref()
         ])?;
     if approve {
-        ctx.emit(EventKind::DecisionApproved, Some(requester.clone()), None, Some(*request_id), reason);
+        ctx.emit(
+            EventKind::DecisionApproved,
+            Some(requester.clone()),
+            None,
+            Some(*request_id),
+            reason,
+        );
         let undecided: i64 = ctx
             .conn
             .prepare_cached(
@@ -232,17 +268,39 @@ pub(super) fn decide(
             .query_row([&request_id.0[..]], |r| r.get(0))?;
         if undecided == 0 {
             set_status(ctx, request_id, "approved", None)?;
-            ctx.emit(EventKind::RequestApproved, Some(requester), None, Some(*request_id), "");
+            ctx.emit(
+                EventKind::RequestApproved,
+                Some(requester),
+                None,
+                Some(*request_id),
+                "",
+            );
         }
     } else {
         set_status(ctx, request_id, "rejected", Some(reason))?;
-        ctx.emit(EventKind::DecisionRejected, Some(requester.clone()), None, Some(*request_id), reason);
-        ctx.emit(EventKind::RequestRejected, Some(requester), None, Some(*request_id), reason);
+        ctx.emit(
+            EventKind::DecisionRejected,
+            Some(requester.clone()),
+            None,
+            Some(*request_id),
+            reason,
+        );
+        ctx.emit(
+            EventKind::RequestRejected,
+            Some(requester),
+            None,
+            Some(*request_id),
+            reason,
+        );
     }
     Ok(())
 }
 
-pub(super) fn deliver(ctx: &mut Ctx<'_>, request_id: &RequestId, sealed: &[u8]) -> Result<(), Fail> {
+pub(super) fn deliver(
+    ctx: &mut Ctx<'_>,
+    request_id: &RequestId,
+    sealed: &[u8],
+) -> Result<(), Fail> {
     ctx.require_supervisor("deliver requests")?;
     let (requester, status) = load(ctx, request_id)?;
     if status != "approved" {
@@ -261,9 +319,20 @@ pub(super) fn deliver(ctx: &mut Ctx<'_>, request_id: &RequestId, sealed: &[u8]) 
         .prepare_cached(
             "INSERT INTO deliveries (request_id, sealed, height, tx_id) VALUES (?1, ?2, ?3, ?4)",
         )?
-        .execute(params![&request_id.0[..], sealed, ctx.height as i64, ctx.tx_id.as_ref()])?;
+        .execute(params![
+            &request_id.0[..],
+            sealed,
+            ctx.height as i64,
+            ctx.tx_id.as_ref()
+        ])?;
     set_status(ctx, request_id, "delivered", None)?;
-    ctx.emit(EventKind::RequestDelivered, Some(requester), None, Some(*request_id), "");
+    ctx.emit(
+        EventKind::RequestDelivered,
+        Some(requester),
+        None,
+        Some(*request_id),
+        "",
+    );
     Ok(())
 }
 
@@ -271,7 +340,10 @@ pub(super) fn cancel(ctx: &mut Ctx<'_>, request_id: &RequestId) -> Result<(), Fa
     ctx.signer_role()?;
     let (requester, status) = load(ctx, request_id)?;
     if &requester != ctx.signer {
-        return reject(Code::NotRequester, format!("only the requester may cancel {request_id}"));
+        return reject(
+            Code::NotRequester,
+            format!("only the requester may cancel {request_id}"),
+        );
     }
     if status != "pending" && status != "approved" {
         return reject(
@@ -280,11 +352,21 @@ pub(super) fn cancel(ctx: &mut Ctx<'_>, request_id: &RequestId) -> Result<(), Fa
         );
     }
     set_status(ctx, request_id, "cancelled", None)?;
-    ctx.emit(EventKind::RequestCancelled, None, None, Some(*request_id), "");
+    ctx.emit(
+        EventKind::RequestCancelled,
+        None,
+        None,
+        Some(*request_id),
+        "",
+    );
     Ok(())
 }
 
-pub(super) fn expire(conn: &Connection, height: u64, events: &mut Vec<Event>) -> rusqlite::Result<()> {
+pub(super) fn expire(
+    conn: &Connection,
+    height: u64,
+    events: &mut Vec<Event>,
+) -> rusqlite::Result<()> {
     let due: Vec<(RequestId, IdentityKey)> = conn
         .prepare_cached(
             "SELECT request_id, requester FROM requests
