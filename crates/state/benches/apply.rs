@@ -22,7 +22,11 @@ fn consortium() -> (Vec<OrgKeys>, Genesis) {
             .enumerate()
             .map(|(i, k)| GenesisOrg {
                 name: format!("org-{i}"),
-                role: if i == 0 { Role::Supervisor } else { Role::Member },
+                role: if i == 0 {
+                    Role::Supervisor
+                } else {
+                    Role::Member
+                },
                 identity_key: k.identity_key(),
                 encryption_key: k.encryption_key(),
                 p2p: format!("127.0.0.1:{}", 7000 + i),

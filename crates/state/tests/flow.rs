@@ -19,7 +19,10 @@ fn provider_submits_supervisor_attests_requester_asks_both_approve_requester_ope
         ("claim_no", json!("CL-2026-0042")),
         ("insured", json!("Jane Doe")),
         ("amount_eur", json!(18250.5)),
-        ("vehicle", json!({"plate": "AB-123-CD", "vin": "VF1RFB00X12345678"})),
+        (
+            "vehicle",
+            json!({"plate": "AB-123-CD", "vin": "VF1RFB00X12345678"}),
+        ),
         ("diagnosis", json!(["whiplash", "bruising"])),
     ];
     let (record_id, submit) = c.submit_tx(MEMBER_A, "claim", &fields);
@@ -31,7 +34,9 @@ fn provider_submits_supervisor_attests_requester_asks_both_approve_requester_ope
     assert_eq!(row.fields.len(), 5);
 
     // 2 seal: the supervisor opens it, checks the commitment and accepts it.
-    let opened = c.supervisor_checks(&record_id).expect("record matches its commitment");
+    let opened = c
+        .supervisor_checks(&record_id)
+        .expect("record matches its commitment");
     assert_eq!(opened.len(), 5);
     c.ok(c.sign_as(
         SUPERVISOR,
@@ -42,7 +47,12 @@ fn provider_submits_supervisor_attests_requester_asks_both_approve_requester_ope
         },
     ));
     assert_eq!(
-        c.state.queries().record(&record_id).unwrap().unwrap().status,
+        c.state
+            .queries()
+            .record(&record_id)
+            .unwrap()
+            .unwrap()
+            .status,
         RecordStatus::Accepted
     );
 
@@ -54,11 +64,28 @@ fn provider_submits_supervisor_attests_requester_asks_both_approve_requester_ope
     assert_eq!(c.state.queries().decisions(&request_id).unwrap().len(), 2);
 
     // 4 approve: provider and supervisor, in one block.
-    let applied = c.apply(vec![c.decide(MEMBER_A, request_id, true), c.decide(SUPERVISOR, request_id, true)]);
-    assert!(applied.receipts.iter().all(|r| r.is_ok()), "{:?}", applied.receipts);
-    assert!(applied.events.iter().any(|e| e.kind == EventKind::RequestApproved));
+    let applied = c.apply(vec![
+        c.decide(MEMBER_A, request_id, true),
+        c.decide(SUPERVISOR, request_id, true),
+    ]);
+    assert!(
+        applied.receipts.iter().all(|r| r.is_ok()),
+        "{:?}",
+        applied.receipts
+    );
+    assert!(
+        applied
+            .events
+            .iter()
+            .any(|e| e.kind == EventKind::RequestApproved)
+    );
     assert_eq!(
-        c.state.queries().request(&request_id).unwrap().unwrap().status,
+        c.state
+            .queries()
+            .request(&request_id)
+            .unwrap()
+            .unwrap()
+            .status,
         RequestStatus::Approved
     );
 
@@ -67,10 +94,27 @@ fn provider_submits_supervisor_attests_requester_asks_both_approve_requester_ope
     let opened = c.supervisor_checks(&record_id).unwrap();
     let bundle = build_bundle(request_id, &request.fields, &[(header.clone(), opened)]).unwrap();
     let requester = c.keys[MEMBER_B].clone();
-    let sealed = seal_bundle(&c.chain, &requester.identity_key(), &requester.encryption_key(), &bundle).unwrap();
-    c.ok(c.sign_as(SUPERVISOR, Body::Deliver { request_id, sealed: sealed.into() }));
+    let sealed = seal_bundle(
+        &c.chain,
+        &requester.identity_key(),
+        &requester.encryption_key(),
+        &bundle,
+    )
+    .unwrap();
+    c.ok(c.sign_as(
+        SUPERVISOR,
+        Body::Deliver {
+            request_id,
+            sealed: sealed.into(),
+        },
+    ));
     assert_eq!(
-        c.state.queries().request(&request_id).unwrap().unwrap().status,
+        c.state
+            .queries()
+            .request(&request_id)
+            .unwrap()
+            .unwrap()
+            .status,
         RequestStatus::Delivered
     );
 
@@ -93,7 +137,14 @@ fn provider_submits_supervisor_attests_requester_asks_both_approve_requester_ope
     assert_eq!(got["amount_eur"], json!(18250.5));
 
     // 7 audit: the trail tells who did what, in order.
-    let trail = c.state.queries().audit(&AuditFilter { record: Some(record_id), ..Default::default() }).unwrap();
+    let trail = c
+        .state
+        .queries()
+        .audit(&AuditFilter {
+            record: Some(record_id),
+            ..Default::default()
+        })
+        .unwrap();
     let kinds: Vec<&str> = trail.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -117,7 +168,10 @@ fn provider_submits_supervisor_attests_requester_asks_both_approve_requester_ope
     let bytes = std::fs::read(c.dir.path().join("state.sqlite")).unwrap();
     let wal = std::fs::read(c.dir.path().join("state.sqlite-wal")).unwrap_or_default();
     for needle in ["CL-2026-0042", "Jane Doe", "AB-123-CD", "whiplash"] {
-        assert!(!contains(&bytes, needle.as_bytes()) && !contains(&wal, needle.as_bytes()), "{needle} on disk");
+        assert!(
+            !contains(&bytes, needle.as_bytes()) && !contains(&wal, needle.as_bytes()),
+            "{needle} on disk"
+        );
     }
 }
 
@@ -150,9 +204,25 @@ fn a_rejection_ends_the_request_and_pending_requests_expire() {
         },
     ));
     c.apply(vec![]);
-    assert_eq!(c.state.queries().request(&request_id).unwrap().unwrap().status, RequestStatus::Pending);
+    assert_eq!(
+        c.state
+            .queries()
+            .request(&request_id)
+            .unwrap()
+            .unwrap()
+            .status,
+        RequestStatus::Pending
+    );
     let applied = c.apply(vec![]);
     assert_eq!(applied.events.len(), 1);
     assert_eq!(applied.events[0].kind, EventKind::RequestExpired);
-    assert_eq!(c.state.queries().request(&request_id).unwrap().unwrap().status, RequestStatus::Expired);
+    assert_eq!(
+        c.state
+            .queries()
+            .request(&request_id)
+            .unwrap()
+            .unwrap()
+            .status,
+        RequestStatus::Expired
+    );
 }

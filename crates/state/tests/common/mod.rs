@@ -41,7 +41,11 @@ pub fn genesis_of(keys: &[OrgKeys], params: Params) -> Genesis {
             .enumerate()
             .map(|(i, k)| GenesisOrg {
                 name: names[i].into(),
-                role: if i == SUPERVISOR { Role::Supervisor } else { Role::Member },
+                role: if i == SUPERVISOR {
+                    Role::Supervisor
+                } else {
+                    Role::Member
+                },
                 identity_key: k.identity_key(),
                 encryption_key: k.encryption_key(),
                 p2p: format!("127.0.0.1:{}", 7000 + i),
@@ -102,7 +106,10 @@ impl Consortium {
         block
             .check_txs(&self.chain, &self.genesis.params)
             .expect("block passes stateless checks");
-        self.state.apply(&block).expect("apply").expect("a new block")
+        self.state
+            .apply(&block)
+            .expect("apply")
+            .expect("a new block")
     }
 
     /// Applies one tx alone in a block and returns its receipt.
@@ -118,10 +125,17 @@ impl Consortium {
     }
 
     /// A member seals `fields` to the supervisor; returns the id and the `SubmitRecord` tx.
-    pub fn submit_tx(&self, provider: usize, kind: &str, fields: &[(&str, FieldValue)]) -> (RecordId, Tx) {
+    pub fn submit_tx(
+        &self,
+        provider: usize,
+        kind: &str,
+        fields: &[(&str, FieldValue)],
+    ) -> (RecordId, Tx) {
         let record_id = RecordId::random();
-        let fields: BTreeMap<String, FieldValue> =
-            fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let fields: BTreeMap<String, FieldValue> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         let sealed = seal_record(
             &self.chain,
             &record_id,
@@ -160,11 +174,21 @@ impl Consortium {
         let queries = self.state.queries();
         let row = queries.record(record_id).unwrap().expect("record exists");
         let sealed = queries.record_sealed(record_id).unwrap().expect("sealed");
-        open_record(&self.chain, &self.keys[SUPERVISOR].encryption, &row.header(), &sealed)
+        open_record(
+            &self.chain,
+            &self.keys[SUPERVISOR].encryption,
+            &row.header(),
+            &sealed,
+        )
     }
 
     pub fn header(&self, record_id: &RecordId) -> RecordHeader {
-        self.state.queries().record(record_id).unwrap().unwrap().header()
+        self.state
+            .queries()
+            .record(record_id)
+            .unwrap()
+            .unwrap()
+            .header()
     }
 
     /// A `RequestShare` body for `records` and `fields`.
@@ -191,5 +215,72 @@ impl Consortium {
                 reason: if approve { String::new() } else { "no".into() },
             },
         )
+    }
+}
+
+/// A `SubmitRecord` body built by hand, without sealing: the state never opens the payload, so
+/// rule tests can use any field names and any payload size.
+pub fn raw_submit(record_id: RecordId, fields: &[&str], sealed_bytes: usize) -> Body {
+    Body::SubmitRecord {
+        record_id,
+        kind: "claim".into(),
+        tags: vec!["test".into()],
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+        commitment: custodia_protocol::hash::sha256(&[&record_id.0]),
+        sealed: vec![0xA5; sealed_bytes].into(),
+    }
+}
+
+/// A `RequestShare` body with an explicit id, purpose and ttl.
+pub fn request_share(
+    request_id: RequestId,
+    records: &[RecordId],
+    fields: &[&str],
+    purpose: &str,
+    ttl: u64,
+) -> Body {
+    Body::RequestShare {
+        request_id,
+        record_ids: records.to_vec(),
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+        purpose: purpose.into(),
+        ttl,
+    }
+}
+
+impl Consortium {
+    /// The digest of the world state proper (no receipts, events or applied tx ids).
+    pub fn world(&self) -> Digest {
+        self.state.queries().world_digest().expect("world digest")
+    }
+
+    /// The supervisor suspends (`active = false`) or reinstates organisation `org`.
+    pub fn set_status(&self, org: usize, active: bool) -> Tx {
+        self.sign_as(
+            SUPERVISOR,
+            Body::SetOrgStatus {
+                org: self.keys[org].identity_key(),
+                active,
+            },
+        )
+    }
+
+    /// Applies `txs` in the next block without the stateless checks a validator makes first
+    /// (for txs a validator would refuse: wrong chain, outside the window). Returns the block too.
+    pub fn apply_unchecked(&mut self, txs: Vec<Tx>) -> (Block, Applied) {
+        let block = self.next_block(txs);
+        let applied = self
+            .state
+            .apply(&block)
+            .expect("apply")
+            .expect("a new block");
+        (block, applied)
+    }
+
+    /// Closes the state database and opens it again from the file, as a restarted node does.
+    pub fn reopen(&mut self) {
+        let placeholder = State::open_in_memory(&self.genesis).expect("in-memory state");
+        drop(std::mem::replace(&mut self.state, placeholder));
+        self.state = State::open(&self.db_path(), &self.genesis).expect("reopen state");
     }
 }
