@@ -16,9 +16,9 @@ const TX_ROOT_DOMAIN: &[u8] = b"custodia/txroot/v1";
 /// A block of the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {
-    /// Digest of the parent block (the genesis digest for height 1).
+    /// Digest of the parent block (for height 1, the digest of [`Block::genesis`]).
     pub parent: Digest,
-    /// Height; the first block after genesis is 1.
+    /// Height; [`Block::genesis`] is 0, the first block with txs is 1.
     pub height: u64,
     /// The proposer's clock, milliseconds since the Unix epoch.
     pub timestamp_ms: u64,
@@ -96,6 +96,17 @@ pub enum BlockError {
 }
 
 impl Block {
+    /// The block at height 0 of the chain with digest `chain`: no txs, timestamp 0, parent the
+    /// chain digest. Every node derives the same one, so consensus can start from its digest.
+    pub fn genesis(chain: Digest) -> Self {
+        Self {
+            parent: chain,
+            height: 0,
+            timestamp_ms: 0,
+            txs: Vec::new(),
+        }
+    }
+
     /// The root of the block's txs: SHA-256 over the domain and every tx id in order.
     pub fn tx_root(&self) -> Digest {
         let ids: Vec<Digest> = self.txs.iter().map(Tx::id).collect();

@@ -62,7 +62,7 @@ fn submit_block(keys: &[OrgKeys], genesis: &Genesis) -> Block {
         })
         .collect();
     Block {
-        parent: chain,
+        parent: Block::genesis(chain).digest(),
         height: 1,
         timestamp_ms: 1,
         txs,

@@ -7,7 +7,7 @@ use crate::{
     schema::{self, SCHEMA_VERSION},
     sql::digest_from_blob,
 };
-use custodia_protocol::{Digest, Genesis, hash::to_hex};
+use custodia_protocol::{Block, Digest, Genesis, hash::to_hex};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
@@ -59,7 +59,10 @@ impl State {
                 put.execute(params!["genesis", genesis.to_toml().as_bytes()])?;
                 put.execute(params!["schema_version", SCHEMA_VERSION.to_be_bytes()])?;
                 put.execute(params!["last_height", 0u64.to_be_bytes()])?;
-                put.execute(params!["last_block", chain.as_ref()])?;
+                put.execute(params![
+                    "last_block",
+                    Block::genesis(chain).digest().as_ref()
+                ])?;
                 put.execute(params!["last_timestamp_ms", 0u64.to_be_bytes()])?;
                 put.execute(params!["state_commitment", chain.as_ref()])?;
                 drop(put);
@@ -104,7 +107,7 @@ impl State {
         self.commitment
     }
 
-    /// The digest of the last applied block (the chain digest before any block).
+    /// The digest of the last applied block ([`Block::genesis`]'s before any block).
     pub fn last_block_digest(&self) -> Digest {
         self.last_digest
     }

@@ -226,3 +226,16 @@ fn a_rejection_ends_the_request_and_pending_requests_expire() {
         RequestStatus::Expired
     );
 }
+
+#[test]
+fn the_chain_starts_on_the_genesis_block_and_its_redelivery_is_a_no_op() {
+    let mut c = Consortium::new();
+    let genesis_block = custodia_protocol::Block::genesis(c.chain);
+    assert_eq!(c.state.last_block_digest(), genesis_block.digest());
+    assert_eq!(c.state.state_commitment(), c.chain);
+    // Consensus delivers the height-0 block too: nothing happens.
+    assert_eq!(c.state.apply(&genesis_block).unwrap(), None);
+    assert_eq!(c.state.height(), 0);
+    let applied = c.apply(vec![]);
+    assert_eq!(applied.height, 1);
+}
