@@ -1,0 +1,256 @@
+//! The mempool: signed txs waiting for a block (DESIGN §7).
+//!
+//! Admission runs the stateless checks (decoding is the caller's; chain, window, sizes and
+//! signature here) and a precheck against the current state, then dedups by tx id and enforces
+//! the count and byte bounds with a clear "mempool full" error. Txs leave once applied or once
+//! past their `valid_until`. Every operation is logarithmic in the pool size or linear in the
+//! txs it touches: nothing scans the whole pool per tx.
+
+use commonware_codec::EncodeSize;
+use custodia_protocol::{Digest, Params, Tx, hash::to_hex, tx::TxError};
+use custodia_state::Rejection;
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::Arc,
+};
+
+/// Bounds of a mempool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MempoolLimits {
+    /// Most txs held.
+    pub max_txs: usize,
+    /// Most encoded bytes held.
+    pub max_bytes: usize,
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        Self {
+            max_txs: 200_000,
+            max_bytes: 512 << 20,
+        }
+    }
+}
+
+/// Why a tx was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmitError {
+    /// The tx fails a stateless check.
+    #[error("{0}")]
+    Invalid(#[from] TxError),
+    /// The tx would fail against the current state.
+    #[error("the transaction would fail: {0}")]
+    Rejected(Rejection),
+    /// The tx is already in the mempool.
+    #[error("transaction {0} is already in the mempool")]
+    Duplicate(String),
+    /// The mempool is at its bounds.
+    #[error(
+        "mempool full ({txs} txs, {bytes} bytes held; limits {max_txs} txs, {max_bytes} bytes): \
+         retry once blocks have drained it"
+    )]
+    Full {
+        /// Txs held.
+        txs: usize,
+        /// Bytes held.
+        bytes: usize,
+        /// Tx limit.
+        max_txs: usize,
+        /// Byte limit.
+        max_bytes: usize,
+    },
+}
+
+impl AdmitError {
+    /// A stable machine-readable code for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdmitError::Invalid(e) => e.code(),
+            AdmitError::Rejected(r) => r.code.as_str(),
+            AdmitError::Duplicate(_) => "duplicate_tx",
+            AdmitError::Full { .. } => "mempool_full",
+        }
+    }
+}
+
+/// No tx encodes to fewer bytes (chain, signer, window, nonce, body tag and id, signature).
+const SMALLEST_TX_BYTES: usize = 32 + 32 + 8 + 8 + 1 + 16 + 64;
+
+struct Entry {
+    tx: Arc<Tx>,
+    bytes: usize,
+    seq: u64,
+}
+
+/// Txs waiting for a block, in arrival order.
+pub struct Mempool {
+    limits: MempoolLimits,
+    by_id: HashMap<Digest, Entry>,
+    /// Arrival order: what proposers take first.
+    by_seq: BTreeMap<u64, Digest>,
+    /// Expiry order: what `evict_expired` drops first.
+    by_expiry: BTreeSet<(u64, Digest)>,
+    bytes: usize,
+    next_seq: u64,
+}
+
+impl Mempool {
+    /// An empty mempool with these bounds.
+    pub fn new(limits: MempoolLimits) -> Self {
+        Self {
+            limits,
+            by_id: HashMap::new(),
+            by_seq: BTreeMap::new(),
+            by_expiry: BTreeSet::new(),
+            bytes: 0,
+            next_seq: 0,
+        }
+    }
+
+    /// Number of txs held.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether the pool is empty.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Encoded bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether the tx with this id is held.
+    pub fn contains(&self, id: &Digest) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    /// Admits `tx` for inclusion at `height` or later: stateless checks (signature included),
+    /// then `precheck` against the current state, then dedup and bounds. Returns the tx id.
+    pub fn admit(
+        &mut self,
+        tx: Tx,
+        chain: &Digest,
+        params: &Params,
+        height: u64,
+        precheck: impl FnOnce(&Tx) -> Result<(), Rejection>,
+    ) -> Result<Digest, AdmitError> {
+        let id = tx.id();
+        if self.by_id.contains_key(&id) {
+            return Err(AdmitError::Duplicate(to_hex(&id)));
+        }
+        tx.check_stateless(chain, params, height)?;
+        precheck(&tx).map_err(AdmitError::Rejected)?;
+        self.insert(id, tx)?;
+        Ok(id)
+    }
+
+    /// Inserts a tx that was already checked (e.g. by the peer's gossip path after its own
+    /// checks): only dedup and bounds apply.
+    pub fn insert(&mut self, id: Digest, tx: Tx) -> Result<(), AdmitError> {
+        if self.by_id.contains_key(&id) {
+            return Err(AdmitError::Duplicate(to_hex(&id)));
+        }
+        let bytes = tx.encode_size();
+        if self.by_id.len() + 1 > self.limits.max_txs
+            || self.bytes.saturating_add(bytes) > self.limits.max_bytes
+        {
+            return Err(AdmitError::Full {
+                txs: self.by_id.len(),
+                bytes: self.bytes,
+                max_txs: self.limits.max_txs,
+                max_bytes: self.limits.max_bytes,
+            });
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.by_seq.insert(seq, id);
+        self.by_expiry.insert((tx.valid_until, id));
+        self.bytes += bytes;
+        self.by_id.insert(
+            id,
+            Entry {
+                tx: Arc::new(tx),
+                bytes,
+                seq,
+            },
+        );
+        Ok(())
+    }
+
+    /// Drops the txs of an applied block (whether they succeeded or failed: either way they
+    /// are consumed).
+    pub fn remove_applied<'a>(&mut self, ids: impl IntoIterator<Item = &'a Digest>) {
+        for id in ids {
+            self.remove(id);
+        }
+    }
+
+    /// Drops every tx that can no longer be included at `height` or later
+    /// (`valid_until < height`). Returns how many were dropped.
+    pub fn evict_expired(&mut self, height: u64) -> usize {
+        let expired: Vec<Digest> = self
+            .by_expiry
+            .iter()
+            .take_while(|(valid_until, _)| *valid_until < height)
+            .map(|(_, id)| *id)
+            .collect();
+        for id in &expired {
+            self.remove(id);
+        }
+        expired.len()
+    }
+
+    fn remove(&mut self, id: &Digest) {
+        if let Some(entry) = self.by_id.remove(id) {
+            self.by_seq.remove(&entry.seq);
+            self.by_expiry.remove(&(entry.tx.valid_until, *id));
+            self.bytes -= entry.bytes;
+        }
+    }
+
+    /// The txs a proposer puts in a block at `height`, oldest first: those whose window admits
+    /// `height`, not in `exclude` (txs of not-yet-finalized ancestors), up to `max_txs` txs and
+    /// `max_bytes` encoded bytes. The pool is unchanged.
+    pub fn select(
+        &self,
+        height: u64,
+        max_txs: usize,
+        max_bytes: usize,
+        max_tx_ttl: u64,
+        exclude: impl Fn(&Digest) -> bool,
+    ) -> Vec<Arc<Tx>> {
+        let mut chosen = Vec::new();
+        let mut bytes = 0usize;
+        for id in self.by_seq.values() {
+            if chosen.len() >= max_txs {
+                break;
+            }
+            let Some(entry) = self.by_id.get(id) else {
+                continue;
+            };
+            let valid_until = entry.tx.valid_until;
+            if valid_until < height
+                || valid_until > height.saturating_add(max_tx_ttl)
+                || exclude(id)
+            {
+                continue;
+            }
+            if bytes + entry.bytes > max_bytes {
+                if max_bytes - bytes < SMALLEST_TX_BYTES {
+                    break;
+                }
+                // A smaller tx further on may still fit.
+                continue;
+            }
+            bytes += entry.bytes;
+            chosen.push(entry.tx.clone());
+        }
+        chosen
+    }
+}
+
+#[cfg(test)]
+mod tests;
