@@ -7,7 +7,7 @@ mod request;
 
 use crate::{
     event::{Event, EventKind},
-    orgs::Orgs,
+    orgs::{Org, Orgs},
     receipt::{Code, Rejection},
 };
 use custodia_protocol::{Body, Digest, Genesis, IdentityKey, Params, RecordId, RequestId, Role};
@@ -74,10 +74,10 @@ impl Ctx<'_> {
         });
     }
 
-    /// The signer's role, or `UnknownSigner`.
-    fn signer_role(&self) -> Result<Role, Fail> {
+    /// The signer's organisation, or `UnknownSigner`.
+    fn signer_org(&self) -> Result<&Org, Fail> {
         match self.orgs.get(self.signer) {
-            Some(org) => Ok(org.role),
+            Some(org) => Ok(org),
             None => reject(
                 Code::UnknownSigner,
                 format!(
@@ -86,6 +86,11 @@ impl Ctx<'_> {
                 ),
             ),
         }
+    }
+
+    /// The signer's role, or `UnknownSigner`.
+    fn signer_role(&self) -> Result<Role, Fail> {
+        self.signer_org().map(|org| org.role)
     }
 
     /// The signer must be an active member.
@@ -101,19 +106,14 @@ impl Ctx<'_> {
 
     /// The signer must not be suspended.
     fn require_active(&self, action: &str) -> Result<(), Fail> {
-        self.signer_role()?;
-        let org = self
-            .orgs
-            .get(self.signer)
-            .map(|o| (o.active, o.name.clone()));
-        match org {
-            Some((true, _)) => Ok(()),
-            Some((false, name)) => reject(
+        let org = self.signer_org()?;
+        if !org.active {
+            return reject(
                 Code::SignerSuspended,
-                format!("organisation {name} is suspended and cannot {action}"),
-            ),
-            None => reject(Code::UnknownSigner, "unknown signer"),
+                format!("organisation {} is suspended and cannot {action}", org.name),
+            );
         }
+        Ok(())
     }
 
     /// The signer must be the supervisor.
