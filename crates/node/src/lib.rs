@@ -1,8 +1,19 @@
-//! custodia-node: a running node (DESIGN §2, §7).
+//! custodia-node: a running node (DESIGN §2, §3, §7).
 //!
-//! Today it holds the [`mempool`]; the consensus and p2p wiring, the executor, the role workers
-//! and the REST API arrive with the node issue.
+//! - [`engine`] wires p2p, simplex, marshal, buffered broadcast, the [`executor`] and the mempool
+//!   [`gossip`]; [`application`] proposes and verifies blocks.
+//! - [`ledger`] is what the parts share: the world state, the [`mempool`], the applied head and
+//!   the feed of executed blocks.
 
+pub mod application;
+pub mod block;
+pub mod engine;
+pub mod executor;
+pub mod gossip;
+pub mod ledger;
 pub mod mempool;
+pub mod metrics;
 
+pub use block::{ChainBlock, ChainBlockCfg};
+pub use ledger::{Executed, Head, Ledger};
 pub use mempool::{AdmitError, Mempool, MempoolLimits};

@@ -59,6 +59,9 @@ pub enum AdmitError {
         /// Byte limit.
         max_bytes: usize,
     },
+    /// The node cannot check the tx right now (its state database failed).
+    #[error("the node cannot check transactions right now: {0}")]
+    Unavailable(String),
 }
 
 impl AdmitError {
@@ -69,6 +72,7 @@ impl AdmitError {
             AdmitError::Rejected(r) => r.code.as_str(),
             AdmitError::Duplicate(_) => "duplicate_tx",
             AdmitError::Full { .. } => "mempool_full",
+            AdmitError::Unavailable(_) => "unavailable",
         }
     }
 }

@@ -3,7 +3,7 @@
 use crate::{
     Digest, Params, Tx, TxCfg,
     hash::sha256,
-    tx::{TxError, verify_signatures},
+    tx::{TxError, verify_signatures, verify_signatures_of},
 };
 use bytes::BufMut;
 use commonware_codec::{
@@ -144,6 +144,48 @@ impl Block {
         now_ms: u64,
         max_drift_ms: u64,
     ) -> Result<(), BlockError> {
+        self.check_position(
+            parent_digest,
+            parent_height,
+            parent_timestamp_ms,
+            now_ms,
+            max_drift_ms,
+        )?;
+        self.check_txs(chain, params)
+    }
+
+    /// [`Block::check_stateless`] for a verifier that already verified the signatures of some
+    /// of the txs (e.g. those its mempool admitted): `verified(i)` says tx `i` was.
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_stateless_with(
+        &self,
+        chain: &Digest,
+        params: &Params,
+        parent_digest: &Digest,
+        parent_height: u64,
+        parent_timestamp_ms: u64,
+        now_ms: u64,
+        max_drift_ms: u64,
+        verified: impl Fn(usize) -> bool,
+    ) -> Result<(), BlockError> {
+        self.check_position(
+            parent_digest,
+            parent_height,
+            parent_timestamp_ms,
+            now_ms,
+            max_drift_ms,
+        )?;
+        self.check_txs_with(chain, params, verified)
+    }
+
+    fn check_position(
+        &self,
+        parent_digest: &Digest,
+        parent_height: u64,
+        parent_timestamp_ms: u64,
+        now_ms: u64,
+        max_drift_ms: u64,
+    ) -> Result<(), BlockError> {
         if &self.parent != parent_digest {
             return Err(BlockError::WrongParent {
                 height: self.height,
@@ -165,11 +207,21 @@ impl Block {
                 max: max_ts,
             });
         }
-        self.check_txs(chain, params)
+        Ok(())
     }
 
     /// The size and tx rules alone (for a block whose position was checked elsewhere).
     pub fn check_txs(&self, chain: &Digest, params: &Params) -> Result<(), BlockError> {
+        self.check_txs_with(chain, params, |_| false)
+    }
+
+    /// [`Block::check_txs`], skipping the signature of every tx `i` with `verified(i)`.
+    pub fn check_txs_with(
+        &self,
+        chain: &Digest,
+        params: &Params,
+        verified: impl Fn(usize) -> bool,
+    ) -> Result<(), BlockError> {
         if self.txs.len() as u64 > params.max_block_txs {
             return Err(BlockError::TooLarge {
                 what: "txs",
@@ -189,7 +241,17 @@ impl Block {
             tx.check_envelope(chain, params, self.height)
                 .map_err(|error| BlockError::InvalidTx { index, error })?;
         }
-        if let Some(&index) = verify_signatures(&self.txs).first() {
+        let unverified: Vec<usize> = (0..self.txs.len()).filter(|&i| !verified(i)).collect();
+        let failed = if unverified.len() == self.txs.len() {
+            verify_signatures(&self.txs)
+        } else {
+            let txs: Vec<&Tx> = unverified.iter().map(|&i| &self.txs[i]).collect();
+            verify_signatures_of(&txs)
+                .into_iter()
+                .map(|i| unverified[i])
+                .collect()
+        };
+        if let Some(&index) = failed.first() {
             let tx = &self.txs[index];
             return Err(BlockError::InvalidTx {
                 index,

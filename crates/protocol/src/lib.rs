@@ -17,6 +17,7 @@ pub mod keys;
 pub mod params;
 pub mod record;
 pub mod seal;
+pub mod testing;
 pub mod tx;
 
 pub use block::{Block, BlockCfg};

@@ -481,10 +481,16 @@ impl Tx {
 /// Verifies the signatures of many txs at once (faster than one by one). Returns the indexes of
 /// the txs whose signature fails; empty when all verify.
 pub fn verify_signatures(txs: &[Tx]) -> Vec<usize> {
+    let refs: Vec<&Tx> = txs.iter().collect();
+    verify_signatures_of(&refs)
+}
+
+/// [`verify_signatures`] over borrowed txs (a subset of a block, say).
+pub fn verify_signatures_of(txs: &[&Tx]) -> Vec<usize> {
     if txs.is_empty() {
         return Vec::new();
     }
-    let payloads: Vec<Vec<u8>> = txs.iter().map(Tx::signing_payload).collect();
+    let payloads: Vec<Vec<u8>> = txs.iter().map(|tx| tx.signing_payload()).collect();
     let all_ok = IdentityKey::verify_batch(
         &mut rand::rng(),
         txs,

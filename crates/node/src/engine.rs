@@ -1,0 +1,421 @@
+//! The engine: wires p2p channels, simplex, marshal, buffered broadcast, the executor and the
+//! mempool gossip into one running node. It only wires; deciding is [`crate::application`]'s,
+//! applying is [`crate::executor`]'s.
+//!
+//! The engine is generic over the network, so the same wiring runs on the authenticated `lookup`
+//! network (a real node) and on commonware's simulated network (the deterministic tests).
+
+use crate::{
+    application::Application,
+    block::{ChainBlock, ChainBlockCfg},
+    executor::Executor,
+    gossip::Gossip,
+    ledger::Ledger,
+    metrics::NodeMetrics,
+};
+use commonware_broadcast::buffered;
+use commonware_consensus::{
+    Application as ConsensusApplication,
+    marshal::{
+        self,
+        core::{Actor as Marshal, Mailbox as MarshalMailbox},
+        standard::{Inline, Standard},
+    },
+    simplex::{
+        self,
+        config::{Floor, ForwardPolicy, SkipBudget, SkipPolicy},
+        elector::RoundRobin,
+        scheme::ed25519::Scheme,
+        types::Context,
+    },
+    types::{Epoch, FixedEpocher, ViewDelta},
+};
+use commonware_cryptography::{
+    Digested, Digestible, Signer as _,
+    certificate::{ConstantProvider, Verifier as _},
+    ed25519::{PrivateKey, PublicKey},
+    sha256::Sha256,
+};
+use commonware_p2p::{Blocker, Provider, Receiver, Sender};
+use commonware_parallel::Sequential;
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
+use commonware_storage::archive::immutable;
+use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
+use custodia_protocol::Digest;
+use rand::CryptoRng as CryptoRngCore;
+use std::{
+    num::{NonZeroU16, NonZeroUsize},
+    sync::Arc,
+    time::Duration,
+};
+
+/// Namespace of consensus votes and certificates (DESIGN §3).
+pub const CONSENSUS_NAMESPACE: &[u8] = b"_CUSTODIA_CONSENSUS";
+
+/// p2p channel numbers, one per purpose (DESIGN §3).
+pub mod channel {
+    /// simplex votes.
+    pub const VOTES: u64 = 0;
+    /// simplex certificates.
+    pub const CERTIFICATES: u64 = 1;
+    /// simplex's resolver (missing certificates).
+    pub const RESOLVER: u64 = 2;
+    /// Proposed blocks (buffered broadcast).
+    pub const BROADCAST: u64 = 3;
+    /// marshal's backfill of finalized blocks.
+    pub const BACKFILL: u64 = 4;
+    /// Mempool gossip.
+    pub const MEMPOOL: u64 = 5;
+}
+
+const PAGE_SIZE: NonZeroU16 = NZU16!(16_384);
+const PAGE_CACHE_PAGES: NonZeroUsize = NZUsize!(1_024);
+const MAILBOX_SIZE: NonZeroUsize = NZUsize!(1_024);
+const REPLAY_BUFFER: NonZeroUsize = NZUsize!(1 << 20);
+const WRITE_BUFFER: NonZeroUsize = NZUsize!(1 << 20);
+/// Blocks marshal may hand the executor before it acknowledges the first.
+const MAX_PENDING_ACKS: NonZeroUsize = NZUsize!(16);
+
+/// Consensus timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// How long to wait for the leader's proposal.
+    pub leader_timeout: Duration,
+    /// How long to wait for a view to be certified.
+    pub certification_timeout: Duration,
+    /// How often to repeat a nullify vote while stuck in a view.
+    pub timeout_retry: Duration,
+    /// After how long an inactive leader's views are skipped at once.
+    pub skip_timeout: Duration,
+    /// How long to wait for a peer to answer a fetch.
+    pub fetch_timeout: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            leader_timeout: Duration::from_secs(1),
+            certification_timeout: Duration::from_secs(2),
+            timeout_retry: Duration::from_secs(5),
+            skip_timeout: Duration::from_secs(10),
+            fetch_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A `(sender, receiver)` pair of one p2p channel.
+pub type Channel<S, R> = (S, R);
+
+/// The node's p2p channels.
+pub struct Channels<S, R> {
+    /// [`channel::VOTES`].
+    pub votes: Channel<S, R>,
+    /// [`channel::CERTIFICATES`].
+    pub certificates: Channel<S, R>,
+    /// [`channel::RESOLVER`].
+    pub resolver: Channel<S, R>,
+    /// [`channel::BROADCAST`].
+    pub broadcast: Channel<S, R>,
+    /// [`channel::BACKFILL`].
+    pub backfill: Channel<S, R>,
+    /// [`channel::MEMPOOL`].
+    pub mempool: Channel<S, R>,
+}
+
+/// What the engine needs besides the network.
+pub struct Config<B, P> {
+    /// The organisation's identity key (signs votes, authenticates p2p).
+    pub signer: PrivateKey,
+    /// The node's ledger.
+    pub ledger: Arc<Ledger>,
+    /// Blocks misbehaving peers.
+    pub blocker: B,
+    /// The peer sets.
+    pub peer_provider: P,
+    /// Prefix of every storage partition of this node.
+    pub partition_prefix: String,
+    /// Timeouts.
+    pub timing: Timing,
+}
+
+/// Why the engine cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The signer is not a validator of the chain.
+    #[error("this node's key {0} is not an organisation of the genesis")]
+    NotValidator(String),
+    /// A storage archive failed to open.
+    #[error("cannot open the block archive: {0}")]
+    Archive(String),
+}
+
+/// The validators: every organisation of the genesis, by identity key.
+pub fn participants(ledger: &Ledger) -> Set<PublicKey> {
+    Set::from_iter_dedup(
+        ledger
+            .genesis()
+            .orgs
+            .iter()
+            .map(|org| org.identity_key.clone()),
+    )
+}
+
+/// The largest p2p message any channel carries, for a chain with `ledger`'s parameters.
+pub fn max_message_size(ledger: &Ledger) -> u32 {
+    let cfg = ChainBlockCfg::from(ledger.params());
+    let validators = ledger.genesis().orgs.len() as u32;
+    let marshal = marshal::max_payload_size::<Standard<ChainBlock>, Scheme>(validators, &cfg);
+    // Gossip batches are at most BATCH_BYTES plus one tx, and no tx exceeds a block.
+    let gossip = crate::gossip::BATCH_BYTES + cfg.max_bytes;
+    commonware_p2p::max_message_size(&[marshal, gossip])
+}
+
+/// Starts the whole node under one task: aborting the returned handle stops every part.
+pub fn start<E, B, P, S, R>(
+    context: E,
+    config: Config<B, P>,
+    channels: Channels<S, R>,
+) -> Result<Handle<()>, EngineError>
+where
+    E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
+    B: Blocker<PublicKey = PublicKey>,
+    P: Provider<PublicKey = PublicKey>,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+{
+    let application = Application::new(config.ledger.clone());
+    start_with(context, config, channels, application)
+}
+
+/// [`start`] with another application (tests use it to run a Byzantine proposer).
+pub fn start_with<E, B, P, S, R, A>(
+    context: E,
+    config: Config<B, P>,
+    channels: Channels<S, R>,
+    application: A,
+) -> Result<Handle<()>, EngineError>
+where
+    E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
+    B: Blocker<PublicKey = PublicKey>,
+    P: Provider<PublicKey = PublicKey>,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+    A: ConsensusApplication<
+            E,
+            Block = ChainBlock,
+            SigningScheme = Scheme,
+            Context = Context<Digest, PublicKey>,
+            Input = (),
+        >,
+{
+    let public_key = config.signer.public_key();
+    let participants = participants(&config.ledger);
+    let scheme = Scheme::signer(CONSENSUS_NAMESPACE, participants, config.signer.clone())
+        .ok_or_else(|| EngineError::NotValidator(public_key.to_string()))?;
+    Ok(context
+        .child("engine")
+        .spawn(move |context| run(context, config, scheme, channels, application)))
+}
+
+async fn run<E, B, P, S, R, A>(
+    context: E,
+    config: Config<B, P>,
+    scheme: Scheme,
+    channels: Channels<S, R>,
+    application: A,
+) where
+    E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
+    B: Blocker<PublicKey = PublicKey>,
+    P: Provider<PublicKey = PublicKey>,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+    A: ConsensusApplication<
+            E,
+            Block = ChainBlock,
+            SigningScheme = Scheme,
+            Context = Context<Digest, PublicKey>,
+            Input = (),
+        >,
+{
+    let Config {
+        signer,
+        ledger,
+        blocker,
+        peer_provider,
+        partition_prefix,
+        timing,
+    } = config;
+    let public_key = signer.public_key();
+    let block_cfg = ChainBlockCfg::from(ledger.params());
+    let page_cache = CacheRef::new(PAGE_SIZE, PAGE_CACHE_PAGES);
+    let epocher = FixedEpocher::new(NZU64!(u64::MAX));
+    let genesis = ChainBlock::genesis(ledger.chain());
+    let genesis_digest = genesis.digest();
+    let metrics = NodeMetrics::register(&context.child("custodia"));
+
+    // marshal: finalized blocks in order, backfill, and the archives (the source of truth).
+    let finalizations = match immutable::Archive::init(
+        context.child("finalizations_by_height"),
+        archive_config(
+            &partition_prefix,
+            "finalizations",
+            &page_cache,
+            Scheme::certificate_codec_config_unbounded(),
+        ),
+    )
+    .await
+    {
+        Ok(archive) => archive,
+        Err(err) => {
+            tracing::error!(%err, "cannot open the finalization archive");
+            return;
+        }
+    };
+    let blocks = match immutable::Archive::init(
+        context.child("finalized_blocks"),
+        archive_config(&partition_prefix, "blocks", &page_cache, block_cfg),
+    )
+    .await
+    {
+        Ok(archive) => archive,
+        Err(err) => {
+            tracing::error!(%err, "cannot open the block archive");
+            return;
+        }
+    };
+    let (marshal, marshal_mailbox, _floor): (_, MarshalMailbox<Scheme, Standard<ChainBlock>>, _) =
+        Marshal::init(
+            context.child("marshal"),
+            finalizations,
+            blocks,
+            marshal::Config {
+                provider: ConstantProvider::new(scheme.clone()),
+                epocher: epocher.clone(),
+                start: marshal::Start::Genesis(Digested::precomputed(genesis, genesis_digest)),
+                partition_prefix: format!("{partition_prefix}-marshal"),
+                mailbox_size: MAILBOX_SIZE,
+                view_retention: ViewDelta::new(10),
+                prunable_items_per_section: NZU64!(256),
+                page_cache: page_cache.clone(),
+                replay_buffer: REPLAY_BUFFER,
+                key_write_buffer: WRITE_BUFFER,
+                value_write_buffer: WRITE_BUFFER,
+                block_codec_config: block_cfg,
+                max_repair: NZUsize!(16),
+                max_pending_acks: MAX_PENDING_ACKS,
+                strategy: Sequential,
+            },
+        )
+        .await;
+
+    let resolver = marshal::resolver::p2p::init(
+        context.child("backfill"),
+        marshal::resolver::p2p::Config {
+            public_key: public_key.clone(),
+            peer_provider: peer_provider.clone(),
+            blocker: blocker.clone(),
+            mailbox_size: MAILBOX_SIZE,
+            fetch_timeout: NZDuration!(Duration::from_secs(2)),
+            fetch_retry_delay: Duration::from_millis(100),
+            priority_requests: false,
+            priority_responses: false,
+        },
+        channels.backfill,
+    );
+
+    let (broadcast, buffer) = buffered::Engine::new(
+        context.child("broadcast"),
+        buffered::Config {
+            public_key: public_key.clone(),
+            mailbox_size: MAILBOX_SIZE,
+            deque_size: 16,
+            priority: false,
+            codec_config: block_cfg,
+            peer_provider: peer_provider.clone(),
+            strategy: Sequential,
+        },
+    );
+    let broadcast = broadcast.start(channels.broadcast);
+
+    let (executor, executor_mailbox) = Executor::new(
+        context.child("executor"),
+        ledger.clone(),
+        marshal_mailbox.clone(),
+        metrics,
+    );
+    let executor = executor.start();
+    let marshal = marshal.start(executor_mailbox, buffer, resolver);
+
+    let gossip = Gossip::new(context.child("gossip"), ledger.clone(), channels.mempool).start();
+
+    let application = Inline::new(
+        context.child("application"),
+        application,
+        marshal_mailbox,
+        epocher,
+    );
+    let consensus = simplex::Engine::new(
+        context.child("simplex"),
+        simplex::config::Config {
+            scheme,
+            elector: RoundRobin::<Sha256>::default(),
+            blocker,
+            automaton: application.clone(),
+            relay: application.clone(),
+            reporter: application,
+            track_historical_votes: false,
+            strategy: Sequential,
+            partition: format!("{partition_prefix}-simplex"),
+            mailbox_size: MAILBOX_SIZE,
+            epoch: Epoch::zero(),
+            floor: Floor::Genesis(genesis_digest),
+            replay_buffer: REPLAY_BUFFER,
+            write_buffer: WRITE_BUFFER,
+            page_cache,
+            leader_timeout: timing.leader_timeout,
+            certification_timeout: timing.certification_timeout,
+            timeout_retry: timing.timeout_retry,
+            view_retention: ViewDelta::new(10),
+            skip: SkipPolicy::Enabled {
+                timeout: timing.skip_timeout,
+                budget: SkipBudget::Participants,
+            },
+            fetch_timeout: NZDuration!(timing.fetch_timeout),
+            fetch_retry_delay: Duration::from_millis(100),
+            forward: ForwardPolicy::SilentLeader,
+        },
+    );
+    let consensus = consensus.start(channels.votes, channels.certificates, channels.resolver);
+
+    tracing::info!(%public_key, "node started");
+    // Every part runs until the node stops; if one ends, stop (the supervisor aborts the rest).
+    let _ = futures::future::select_all([consensus, marshal, broadcast, executor, gossip]).await;
+    tracing::error!("a node component stopped; shutting the engine down");
+}
+
+fn archive_config<C>(
+    prefix: &str,
+    name: &str,
+    page_cache: &CacheRef,
+    codec_config: C,
+) -> immutable::Config<C> {
+    immutable::Config {
+        metadata_partition: format!("{prefix}-{name}-metadata"),
+        freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
+        freezer_table_initial_size: 65_536,
+        freezer_table_resize_frequency: 4,
+        freezer_table_resize_chunk_size: 16_384,
+        freezer_key_partition: format!("{prefix}-{name}-freezer-key"),
+        freezer_key_page_cache: page_cache.clone(),
+        freezer_value_partition: format!("{prefix}-{name}-freezer-value"),
+        freezer_value_target_size: 1 << 30,
+        freezer_value_compression: None,
+        ordinal_partition: format!("{prefix}-{name}-ordinal"),
+        items_per_section: NZU64!(4_096),
+        freezer_key_write_buffer: WRITE_BUFFER,
+        freezer_value_write_buffer: WRITE_BUFFER,
+        ordinal_write_buffer: WRITE_BUFFER,
+        replay_buffer: REPLAY_BUFFER,
+        codec_config,
+    }
+}

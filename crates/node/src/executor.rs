@@ -1,0 +1,171 @@
+//! The executor: applies each finalized block exactly once through `custodia-state`.
+//!
+//! Marshal delivers finalized blocks in height order, at least once. The executor skips heights
+//! it already applied, fills a gap from marshal's archive (the state can trail marshal after a
+//! power loss, since SQLite runs with `synchronous = NORMAL`), acknowledges marshal only after
+//! the SQLite commit, and then publishes the block on the ledger's feed.
+
+use crate::{
+    block::ChainBlock,
+    ledger::{Executed, Head, Ledger},
+    metrics::NodeMetrics,
+};
+use commonware_actor::Feedback;
+use commonware_consensus::{
+    Reporter,
+    marshal::{Update, core::Mailbox, standard::Standard},
+    simplex::scheme::ed25519::Scheme,
+    types::Height,
+};
+use commonware_cryptography::Digestible;
+use commonware_runtime::{Clock, Handle, Spawner, Supervisor, telemetry::metrics::GaugeExt as _};
+use commonware_utils::Acknowledgement;
+use custodia_state::StateError;
+use std::{sync::Arc, time::Duration};
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+/// How long the executor waits before retrying a block it could not apply.
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// The executor's mailbox: marshal reports finalized blocks here.
+#[derive(Clone)]
+pub struct ExecutorMailbox {
+    sender: mpsc::UnboundedSender<Update<ChainBlock>>,
+}
+
+impl Reporter for ExecutorMailbox {
+    type Activity = Update<ChainBlock>;
+
+    fn report(&mut self, activity: Self::Activity) -> Feedback {
+        // Marshal bounds how many blocks await an acknowledgement, so this queue is bounded too.
+        match self.sender.send(activity) {
+            Ok(()) => Feedback::Ok,
+            Err(_) => Feedback::Closed,
+        }
+    }
+}
+
+/// Applies finalized blocks.
+pub struct Executor<E> {
+    context: E,
+    ledger: Arc<Ledger>,
+    marshal: Mailbox<Scheme, Standard<ChainBlock>>,
+    metrics: NodeMetrics,
+    updates: mpsc::UnboundedReceiver<Update<ChainBlock>>,
+}
+
+impl<E: Spawner + Clock + Supervisor> Executor<E> {
+    /// An executor over `ledger`, and the mailbox marshal reports to.
+    pub fn new(
+        context: E,
+        ledger: Arc<Ledger>,
+        marshal: Mailbox<Scheme, Standard<ChainBlock>>,
+        metrics: NodeMetrics,
+    ) -> (Self, ExecutorMailbox) {
+        let (sender, updates) = mpsc::unbounded_channel();
+        (
+            Self {
+                context,
+                ledger,
+                marshal,
+                metrics,
+                updates,
+            },
+            ExecutorMailbox { sender },
+        )
+    }
+
+    /// Runs the executor until marshal goes away.
+    pub fn start(self) -> Handle<()> {
+        // SQLite commits block the thread: give the executor its own where the runtime can.
+        let context = self.context.child("run").dedicated();
+        context.spawn(move |_| self.run())
+    }
+
+    async fn run(mut self) {
+        while let Some(update) = self.updates.recv().await {
+            match update {
+                Update::Tip(_, height, _) => {
+                    let _ = self.metrics.finalized_height.try_set(height.get());
+                }
+                Update::Block(block, ack) => {
+                    let block = block.inner().clone();
+                    // Never acknowledge a block that is not durably applied: retry until it is.
+                    while let Err(err) = self.execute(&block).await {
+                        error!(height = block.number(), %err, "cannot apply finalized block; retrying");
+                        self.context.sleep(RETRY_DELAY).await;
+                    }
+                    ack.acknowledge();
+                }
+            }
+        }
+    }
+
+    /// Applies `block` after any height the state misses below it.
+    async fn execute(&mut self, block: &ChainBlock) -> Result<(), StateError> {
+        let applied = self.ledger.head().height;
+        if block.number() <= applied {
+            // Delivered again after a restart: check it is the block we applied.
+            return self.apply(block).map(|_| ());
+        }
+        for height in applied + 1..block.number() {
+            let Some(missing) = self.marshal.get_block(Height::new(height)).await else {
+                return Err(StateError::HeightGap {
+                    last: self.ledger.head().height,
+                    found: block.number(),
+                });
+            };
+            warn!(height, "replaying a finalized block the state missed");
+            self.apply(missing.inner())?;
+        }
+        self.apply(block)
+    }
+
+    /// Applies one block (a no-op for a height already applied).
+    fn apply(&mut self, block: &ChainBlock) -> Result<(), StateError> {
+        let applied = self.ledger.state().apply(block.block())?;
+        let Some(applied) = applied else {
+            return Ok(());
+        };
+        let failed = applied.receipts.iter().filter(|r| !r.is_ok()).count();
+        for receipt in applied.receipts.iter().filter(|r| !r.is_ok()) {
+            self.metrics.failed_receipt(&receipt.code);
+        }
+        self.metrics
+            .finalized_txs
+            .inc_by(applied.receipts.len() as u64);
+        let _ = self.metrics.applied_height.try_set(applied.height);
+        let now_ms = crate::application::now_ms(&self.context);
+        self.metrics
+            .finalization_latency
+            .observe(now_ms.saturating_sub(block.timestamp_ms()) as f64 / 1000.0);
+        info!(
+            height = applied.height,
+            txs = applied.receipts.len(),
+            failed,
+            commitment = %applied.state_commitment,
+            "applied block"
+        );
+        let head = Head {
+            height: applied.height,
+            digest: block.digest(),
+            timestamp_ms: block.timestamp_ms(),
+            state_commitment: applied.state_commitment,
+        };
+        let executed = Executed {
+            height: applied.height,
+            digest: applied.digest,
+            timestamp_ms: block.timestamp_ms(),
+            state_commitment: applied.state_commitment,
+            receipts: applied.receipts,
+            events: applied.events,
+        };
+        self.ledger.applied(head, block.tx_ids(), executed);
+        let _ = self
+            .metrics
+            .mempool_txs
+            .try_set(self.ledger.mempool().len());
+        Ok(())
+    }
+}

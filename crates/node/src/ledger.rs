@@ -1,0 +1,204 @@
+//! [`Ledger`]: what the node's components share — the world state, the mempool, the head of
+//! the applied chain and the feed of executed blocks.
+//!
+//! The executor is the only writer of the state; the API and the gossip path admit txs through
+//! [`Ledger::submit`], which runs the mempool's stateless checks and the state precheck. Locks
+//! are taken state first, then mempool, and never held across an `.await`.
+
+use crate::mempool::{AdmitError, Mempool, MempoolLimits};
+use custodia_protocol::{Digest, Genesis, Params, Tx};
+use custodia_state::{Code, Event, Receipt, Rejection, State, StateError, StateReader};
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex, MutexGuard},
+};
+use tokio::sync::{broadcast, mpsc, watch};
+
+/// How many executed blocks a slow subscriber may lag before it misses some.
+const EXECUTED_FEED_CAPACITY: usize = 1024;
+
+/// The last applied block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Its height (0 before any block).
+    pub height: u64,
+    /// Its digest.
+    pub digest: Digest,
+    /// Its proposer's timestamp.
+    pub timestamp_ms: u64,
+    /// The state commitment after it.
+    pub state_commitment: Digest,
+}
+
+/// A block the executor applied: what subscribers (role workers, API event stream) receive.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    /// Height.
+    pub height: u64,
+    /// Block digest.
+    pub digest: Digest,
+    /// Proposer's timestamp.
+    pub timestamp_ms: u64,
+    /// The state commitment after the block.
+    pub state_commitment: Digest,
+    /// One receipt per tx, in block order.
+    pub receipts: Vec<Receipt>,
+    /// What changed.
+    pub events: Vec<Event>,
+}
+
+/// The node's shared view of its chain.
+pub struct Ledger {
+    genesis: Genesis,
+    chain: Digest,
+    state_path: Option<PathBuf>,
+    state: Mutex<State>,
+    mempool: Mutex<Mempool>,
+    head: watch::Sender<Head>,
+    executed: broadcast::Sender<Arc<Executed>>,
+    gossip: Mutex<Option<mpsc::UnboundedSender<Arc<Tx>>>>,
+}
+
+impl Ledger {
+    /// Opens the state at `state_path` (or in memory when `None`) for `genesis`.
+    pub fn open(
+        genesis: Genesis,
+        state_path: Option<PathBuf>,
+        limits: MempoolLimits,
+    ) -> Result<Arc<Self>, StateError> {
+        let state = match &state_path {
+            Some(path) => State::open(path, &genesis)?,
+            None => State::open_in_memory(&genesis)?,
+        };
+        let head = Head {
+            height: state.height(),
+            digest: state.last_block_digest(),
+            timestamp_ms: state.last_timestamp_ms(),
+            state_commitment: state.state_commitment(),
+        };
+        let (executed, _) = broadcast::channel(EXECUTED_FEED_CAPACITY);
+        Ok(Arc::new(Self {
+            chain: genesis.digest(),
+            genesis,
+            state_path,
+            state: Mutex::new(state),
+            mempool: Mutex::new(Mempool::new(limits)),
+            head: watch::Sender::new(head),
+            executed,
+            gossip: Mutex::new(None),
+        }))
+    }
+
+    /// The chain's genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The chain digest (genesis hash).
+    pub fn chain(&self) -> Digest {
+        self.chain
+    }
+
+    /// The chain parameters.
+    pub fn params(&self) -> &Params {
+        &self.genesis.params
+    }
+
+    /// The last applied block.
+    pub fn head(&self) -> Head {
+        *self.head.borrow()
+    }
+
+    /// Watches the head (changes once per applied block).
+    pub fn watch_head(&self) -> watch::Receiver<Head> {
+        self.head.subscribe()
+    }
+
+    /// Subscribes to executed blocks from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Executed>> {
+        self.executed.subscribe()
+    }
+
+    /// A fresh read-only connection to the state, for queries that must not wait for the
+    /// executor. `None` for an in-memory state.
+    pub fn reader(&self) -> Option<Result<StateReader, StateError>> {
+        self.state_path.as_deref().map(StateReader::open)
+    }
+
+    /// The writable state (executor only, and queries in tests).
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// The mempool.
+    pub fn mempool(&self) -> MutexGuard<'_, Mempool> {
+        lock(&self.mempool)
+    }
+
+    /// Sends every tx admitted through [`Ledger::submit`] to `gossip` from now on.
+    pub fn set_gossip(&self, gossip: mpsc::UnboundedSender<Arc<Tx>>) {
+        *lock(&self.gossip) = Some(gossip);
+    }
+
+    /// Admits a tx from this node's users: checks it, holds it in the mempool and gossips it
+    /// to the peers. Returns its id.
+    pub fn submit(&self, tx: Tx) -> Result<Digest, AdmitError> {
+        let tx = Arc::new(tx);
+        let id = self.admit(&tx)?;
+        if let Some(gossip) = lock(&self.gossip).as_ref() {
+            let _ = gossip.send(tx);
+        }
+        Ok(id)
+    }
+
+    /// Admits a tx a peer gossiped (it is not gossiped again: every peer got it from the
+    /// origin).
+    pub fn admit_gossiped(&self, tx: Tx) -> Result<Digest, AdmitError> {
+        self.admit(&Arc::new(tx))
+    }
+
+    fn admit(&self, tx: &Arc<Tx>) -> Result<Digest, AdmitError> {
+        let mut state = lock(&self.state);
+        let height = state.height() + 1;
+        let mut mempool = lock(&self.mempool);
+        let mut failure = None;
+        let admitted = mempool.admit(
+            Tx::clone(tx),
+            &self.chain,
+            &self.genesis.params,
+            height,
+            |tx| match state.check(tx, height) {
+                Ok(verdict) => verdict,
+                Err(err) => {
+                    failure = Some(err);
+                    Err(Rejection::new(Code::InvalidTx, "state unavailable"))
+                }
+            },
+        );
+        // A database error is the node's problem, not the tx's: report it as such.
+        match failure {
+            Some(err) => Err(AdmitError::Unavailable(err.to_string())),
+            None => admitted,
+        }
+    }
+
+    /// Records an applied block: moves the head, drops its txs and the expired ones from the
+    /// mempool, and publishes it.
+    pub(crate) fn applied(&self, head: Head, tx_ids: &[Digest], executed: Executed) {
+        {
+            let mut mempool = lock(&self.mempool);
+            mempool.remove_applied(tx_ids);
+            mempool.evict_expired(head.height + 1);
+        }
+        self.head.send_replace(head);
+        let _ = self.executed.send(Arc::new(executed));
+    }
+}
+
+/// Locks `mutex`, recovering from poisoning: a panicked holder cannot have left SQLite or the
+/// mempool half-updated (SQLite rolls back, the mempool updates are single-step).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,308 @@
+//! A simulated consortium: 4 validators running the real engine on commonware's deterministic
+//! runtime and simulated p2p network, each with its own SQLite state in a temp directory.
+
+#![allow(dead_code)]
+
+use commonware_cryptography::{Signer as _, ed25519::PublicKey};
+use commonware_p2p::simulated::{self, Link, Oracle};
+use commonware_runtime::{Clock, Handle, Metrics as _, Quota, Supervisor as _, deterministic};
+use commonware_utils::{NZU32, NZUsize, probability};
+use custodia_node::{
+    Ledger, MempoolLimits,
+    engine::{self, Channels, Timing, channel},
+};
+use custodia_protocol::{Digest, Genesis, OrgKeys, Params, Tx, testing};
+use std::{
+    panic::{AssertUnwindSafe, catch_unwind},
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+pub const VALIDATORS: usize = 4;
+pub const QUOTA: Quota = Quota::per_second(NZU32!(100_000));
+
+pub const RELIABLE: Link = Link {
+    latency: Duration::from_millis(20),
+    jitter: Duration::from_millis(5),
+    success_rate: probability!(1.0),
+};
+
+pub const LOSSY: Link = Link {
+    latency: Duration::from_millis(50),
+    jitter: Duration::from_millis(40),
+    success_rate: probability!(0.9),
+};
+
+/// Runs `simulation` once per seed (or only for `CUSTODIA_SEED` when set); a failure names its
+/// seed so it can be replayed.
+pub fn for_seeds(seeds: &[u64], simulation: impl Fn(u64)) {
+    let seeds: Vec<u64> = match std::env::var("CUSTODIA_SEED") {
+        Ok(seed) => vec![seed.parse().expect("CUSTODIA_SEED is a number")],
+        Err(_) => seeds.to_vec(),
+    };
+    for seed in seeds {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| simulation(seed))) {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            panic!(
+                "simulation failed with seed {seed} (replay with CUSTODIA_SEED={seed}): {message}"
+            );
+        }
+    }
+}
+
+/// A deterministic runner for `seed`, stopped after `timeout` of simulated time.
+pub fn runner(seed: u64, timeout: Duration) -> deterministic::Runner {
+    deterministic::Runner::new(
+        deterministic::Config::new()
+            .with_seed(seed)
+            .with_timeout(Some(timeout)),
+    )
+}
+
+/// The consortium's fixed keys and genesis.
+pub struct Consortium {
+    pub keys: Vec<OrgKeys>,
+    pub genesis: Genesis,
+    pub dir: tempfile::TempDir,
+}
+
+impl Consortium {
+    pub fn new() -> Self {
+        Self::with_params(Params::default())
+    }
+
+    pub fn with_params(params: Params) -> Self {
+        let keys = testing::consortium_keys(VALIDATORS);
+        let genesis = testing::genesis_of(&keys, params);
+        genesis.validate().expect("valid test genesis");
+        Self {
+            keys,
+            genesis,
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn chain(&self) -> Digest {
+        self.genesis.digest()
+    }
+
+    pub fn public_keys(&self) -> Vec<PublicKey> {
+        self.keys.iter().map(|k| k.identity.public_key()).collect()
+    }
+
+    pub fn state_path(&self, index: usize) -> PathBuf {
+        self.dir.path().join(format!("node{index}.sqlite"))
+    }
+
+    /// A signed `SubmitRecord` by member `provider` (1..=3), valid for 100 blocks after `height`.
+    pub fn record_tx(&self, provider: usize, height: u64, n: u64) -> Tx {
+        let fields = [
+            ("claim_no", serde_json::json!(format!("C-{n}"))),
+            ("amount", serde_json::json!(n * 10)),
+        ];
+        testing::submit_record(
+            &self.chain(),
+            &self.keys[provider],
+            &self.keys[0],
+            &fields,
+            height + 100,
+        )
+        .1
+    }
+}
+
+/// The simulated network with every validator registered.
+pub async fn network(
+    context: &deterministic::Context,
+    peers: Vec<PublicKey>,
+    link: Link,
+) -> Oracle<PublicKey, deterministic::Context> {
+    let (network, oracle) = simulated::Network::new_with_peers(
+        context.child("network"),
+        simulated::Config {
+            max_size: 64 << 20,
+            max_peers_per_set: NZUsize!(VALIDATORS),
+            disconnect_on_block: true,
+            tracked_peer_sets: NZUsize!(1),
+        },
+        peers.clone(),
+    )
+    .await;
+    network.start();
+    link_all(&oracle, &peers, link).await;
+    oracle
+}
+
+/// Links every pair of `peers` both ways with `link`.
+pub async fn link_all(
+    oracle: &Oracle<PublicKey, deterministic::Context>,
+    peers: &[PublicKey],
+    link: Link,
+) {
+    for a in peers {
+        for b in peers {
+            if a != b {
+                let _ = oracle.add_link(a.clone(), b.clone(), link.clone()).await;
+            }
+        }
+    }
+}
+
+/// Cuts every link between `peer` and the others, both ways.
+pub async fn isolate(
+    oracle: &Oracle<PublicKey, deterministic::Context>,
+    peers: &[PublicKey],
+    peer: &PublicKey,
+) {
+    for other in peers {
+        if other != peer {
+            let _ = oracle.remove_link(peer.clone(), other.clone()).await;
+            let _ = oracle.remove_link(other.clone(), peer.clone()).await;
+        }
+    }
+}
+
+/// Restores the links between `peer` and the others.
+pub async fn reconnect(
+    oracle: &Oracle<PublicKey, deterministic::Context>,
+    peers: &[PublicKey],
+    peer: &PublicKey,
+    link: Link,
+) {
+    for other in peers {
+        if other != peer {
+            let _ = oracle
+                .add_link(peer.clone(), other.clone(), link.clone())
+                .await;
+            let _ = oracle
+                .add_link(other.clone(), peer.clone(), link.clone())
+                .await;
+        }
+    }
+}
+
+/// One running validator.
+pub struct SimNode {
+    pub ledger: Arc<Ledger>,
+    pub handle: Handle<()>,
+}
+
+impl SimNode {
+    /// Stops every task of the node, as a crash would.
+    pub async fn crash(self) {
+        self.handle.abort();
+        let _ = self.handle.await;
+    }
+}
+
+/// Starts validator `index` (its state file and storage partitions survive a crash).
+pub async fn start_node(
+    context: &deterministic::Context,
+    oracle: &Oracle<PublicKey, deterministic::Context>,
+    consortium: &Consortium,
+    index: usize,
+) -> SimNode {
+    let keys = &consortium.keys[index];
+    let public_key = keys.identity.public_key();
+    let ledger = Ledger::open(
+        consortium.genesis.clone(),
+        Some(consortium.state_path(index)),
+        MempoolLimits::default(),
+    )
+    .expect("open ledger");
+    let control = oracle.control(public_key.clone());
+    let mut registered = Vec::new();
+    for ch in [
+        channel::VOTES,
+        channel::CERTIFICATES,
+        channel::RESOLVER,
+        channel::BROADCAST,
+        channel::BACKFILL,
+        channel::MEMPOOL,
+    ] {
+        registered.push(control.register(ch, QUOTA).await.expect("register channel"));
+    }
+    let mut registered = registered.into_iter();
+    let mut next = || registered.next().expect("six channels");
+    let channels = Channels {
+        votes: next(),
+        certificates: next(),
+        resolver: next(),
+        broadcast: next(),
+        backfill: next(),
+        mempool: next(),
+    };
+    let handle = engine::start(
+        context.child("validator").with_attribute("index", index),
+        engine::Config {
+            signer: keys.identity.clone(),
+            ledger: ledger.clone(),
+            blocker: control,
+            peer_provider: oracle.manager(),
+            partition_prefix: format!("node{index}"),
+            timing: Timing::default(),
+        },
+        channels,
+    )
+    .expect("start engine");
+    SimNode { ledger, handle }
+}
+
+/// Waits (in simulated time) until `done` holds, checking every 100 ms; panics after `limit`.
+pub async fn wait_until(
+    context: &deterministic::Context,
+    limit: Duration,
+    what: &str,
+    mut done: impl FnMut() -> bool,
+) {
+    let start = context.current();
+    while !done() {
+        if context.current().duration_since(start).unwrap_or_default() > limit {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        context.sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Whether every tx id has a receipt in `ledger`'s state.
+pub fn has_receipts(ledger: &Ledger, ids: &[Digest]) -> bool {
+    let state = ledger.state();
+    let queries = state.queries();
+    ids.iter()
+        .all(|id| matches!(queries.receipt(id), Ok(Some(_))))
+}
+
+/// Asserts every node applied the same blocks up to the lowest common height and reached the
+/// same state commitment there; returns that height.
+pub fn assert_agree(nodes: &[&Ledger]) -> u64 {
+    let height = nodes.iter().map(|n| n.head().height).min().unwrap_or(0);
+    let reference = nodes[0].state();
+    let reference = reference.queries();
+    for h in 1..=height {
+        let block = reference.block(h).unwrap().expect("block applied");
+        for (i, node) in nodes.iter().enumerate().skip(1) {
+            let state = node.state();
+            let other = state.queries().block(h).unwrap().expect("block applied");
+            assert_eq!(
+                (other.digest, other.state_commitment),
+                (block.digest, block.state_commitment),
+                "node {i} differs from node 0 at height {h}"
+            );
+        }
+    }
+    height
+}
+
+pub fn state_path(dir: &Path, index: usize) -> PathBuf {
+    dir.join(format!("node{index}.sqlite"))
+}
+
+/// Whether `metrics` text names a metric (keeps `Metrics` in use for the harness users).
+pub fn encode_metrics(context: &deterministic::Context) -> String {
+    context.encode()
+}
