@@ -3,6 +3,7 @@
 
 mod cmd;
 mod files;
+mod logging;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -22,6 +23,10 @@ enum Command {
     Init(cmd::init::Args),
     /// Assemble the consortium's org.pub.toml files into a genesis.toml; prints the chain digest.
     Genesis(cmd::genesis::Args),
+    /// Run this organisation's node from its config.toml until Ctrl-C or SIGTERM.
+    Node(cmd::node::Args),
+    /// Run a local consortium: 1 supervisor + N members, one node process each, on 127.0.0.1.
+    Devnet(cmd::devnet::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +35,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Init(args) => cmd::init::run(args),
         Command::Genesis(args) => cmd::genesis::run(args),
+        Command::Node(args) => cmd::node::run(args),
+        Command::Devnet(args) => cmd::devnet::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,7 +13,11 @@ use commonware_cryptography::{Digested, Digestible, ed25519::PublicKey};
 use commonware_runtime::Clock;
 use custodia_protocol::{Block, Digest, Tx};
 use futures::StreamExt;
-use std::{collections::HashSet, sync::Arc, time::UNIX_EPOCH};
+use std::{
+    collections::HashSet,
+    sync::Arc,
+    time::{Duration, UNIX_EPOCH},
+};
 use tracing::{debug, warn};
 
 /// How far into the future (by the verifier's clock) a block's timestamp may be.
@@ -25,6 +29,11 @@ const BLOCK_HEADER_BYTES: usize = 32 + 8 + 8 + 5;
 /// How many not-yet-applied ancestors a proposer looks through to avoid re-including their
 /// txs. A tx included twice is harmless (the second copy gets a `duplicate_tx` receipt).
 const MAX_PENDING_ANCESTORS: usize = 64;
+
+/// How long a leader with an empty mempool waits for txs before proposing an empty block.
+pub const EMPTY_BLOCK_WAIT: Duration = Duration::from_millis(500);
+/// How often it looks at the mempool meanwhile.
+const EMPTY_BLOCK_POLL: Duration = Duration::from_millis(10);
 
 /// Proposes and verifies custodia blocks.
 #[derive(Clone)]
@@ -79,15 +88,21 @@ impl<E: Clock + Send + Sync + 'static> ConsensusApplication<E> for Application {
         let params = self.ledger.params();
         let max_txs = params.max_block_txs as usize;
         let max_bytes = (params.max_block_bytes as usize).saturating_sub(BLOCK_HEADER_BYTES);
-        let txs: Vec<Tx> = self
-            .ledger
-            .mempool()
-            .select(height, max_txs, max_bytes, params.max_tx_ttl, |id| {
-                pending.contains(id)
-            })
-            .into_iter()
-            .map(|tx| Tx::clone(&tx))
-            .collect();
+        // An idle chain should not write dozens of empty blocks a second: with nothing to
+        // include, wait a little for txs (well within the leader timeout) before proposing.
+        let deadline = runtime.current() + EMPTY_BLOCK_WAIT;
+        let txs: Vec<Tx> = loop {
+            let txs =
+                self.ledger
+                    .mempool()
+                    .select(height, max_txs, max_bytes, params.max_tx_ttl, |id| {
+                        pending.contains(id)
+                    });
+            if !txs.is_empty() || runtime.current() >= deadline {
+                break txs.into_iter().map(|tx| Tx::clone(&tx)).collect();
+            }
+            runtime.sleep(EMPTY_BLOCK_POLL).await;
+        };
         let block = Block {
             parent: parent.digest(),
             height,

@@ -137,7 +137,7 @@ impl Read for ChainBlock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use commonware_codec::{DecodeExt as _, Encode as _};
+    use commonware_codec::{Decode as _, Encode as _};
 
     #[test]
     fn digest_matches_the_protocol_block_and_survives_a_round_trip() {

@@ -84,6 +84,7 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
     }
 
     async fn run(mut self) {
+        self.catch_up().await;
         while let Some(update) = self.updates.recv().await {
             match update {
                 Update::Tip(_, height, _) => {
@@ -100,6 +101,36 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
                 }
             }
         }
+    }
+
+    /// Replays, from marshal's archive, the blocks marshal already processed but the state
+    /// lacks: after `--reindex` (the state starts empty) or a power loss (SQLite's last commits
+    /// lost). Marshal only delivers blocks above its processed height, so without this the
+    /// state would wait for the next finalized block to notice the gap.
+    async fn catch_up(&mut self) {
+        let Some(processed) = self.marshal.get_processed().await else {
+            return;
+        };
+        let target = processed.height().get();
+        let from = self.ledger.head().height;
+        if target <= from {
+            return;
+        }
+        info!(from, target, "replaying finalized blocks from the archive");
+        for height in from + 1..=target {
+            let Some(block) = self.marshal.get_block(Height::new(height)).await else {
+                warn!(
+                    height,
+                    "block missing from the archive; waiting for marshal"
+                );
+                return;
+            };
+            while let Err(err) = self.apply(block.inner()) {
+                error!(height, %err, "cannot apply archived block; retrying");
+                self.context.sleep(RETRY_DELAY).await;
+            }
+        }
+        info!(height = target, "state caught up with the archive");
     }
 
     /// Applies `block` after any height the state misses below it.

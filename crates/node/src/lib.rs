@@ -5,14 +5,18 @@
 //! - [`ledger`] is what the parts share: the world state, the [`mempool`], the applied head and
 //!   the feed of executed blocks.
 
+pub mod api;
 pub mod application;
 pub mod block;
+pub mod config;
 pub mod engine;
 pub mod executor;
 pub mod gossip;
 pub mod ledger;
 pub mod mempool;
 pub mod metrics;
+pub mod p2p;
+pub mod run;
 
 pub use block::{ChainBlock, ChainBlockCfg};
 pub use ledger::{Executed, Head, Ledger};

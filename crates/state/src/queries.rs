@@ -200,6 +200,7 @@ pub struct Queries<'a> {
 
 const RECORD_COLUMNS: &str = "record_id, provider, kind, tags, fields, commitment, sealed_bytes, \
      status, reason, submitted_height, attested_height";
+const RECEIPT_COLUMNS: &str = "height, tx_index, tx_id, signer, body, code, message";
 const REQUEST_COLUMNS: &str = "request_id, requester, fields, purpose, ttl, created_height, \
      expires_height, status, status_height, reason";
 
@@ -363,22 +364,22 @@ impl<'a> Queries<'a> {
     /// The receipt of a tx (its first inclusion).
     pub fn receipt(&self, tx_id: &Digest) -> rusqlite::Result<Option<Receipt>> {
         self.conn
-            .prepare_cached(
-                "SELECT height, tx_index, signer, body, code, message FROM receipts
-                 WHERE tx_id = ?1 ORDER BY height, tx_index LIMIT 1",
-            )?
-            .query_row([tx_id.as_ref()], |r| {
-                Ok(Receipt {
-                    tx_id: *tx_id,
-                    height: r.get::<_, i64>(0)? as u64,
-                    index: r.get::<_, i64>(1)? as u32,
-                    signer: key_from_blob(&r.get::<_, Vec<u8>>(2)?, "receipts.signer")?,
-                    body: r.get(3)?,
-                    code: r.get(4)?,
-                    message: r.get(5)?,
-                })
-            })
+            .prepare_cached(&format!(
+                "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE tx_id = ?1 ORDER BY height, tx_index LIMIT 1"
+            ))?
+            .query_row([tx_id.as_ref()], receipt_row)
             .optional()
+    }
+
+    /// The receipts of the block at `height`, in block order (none for a height without a
+    /// block).
+    pub fn block_receipts(&self, height: u64) -> rusqlite::Result<Vec<Receipt>> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE height = ?1 ORDER BY tx_index"
+            ))?
+            .query_map([height as i64], receipt_row)?
+            .collect()
     }
 
     /// A finalized block's header and state commitment.
@@ -520,6 +521,18 @@ fn record_row(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
         reason: r.get(8)?,
         submitted_height: r.get::<_, i64>(9)? as u64,
         attested_height: r.get::<_, Option<i64>>(10)?.map(|h| h as u64),
+    })
+}
+
+fn receipt_row(r: &Row<'_>) -> rusqlite::Result<Receipt> {
+    Ok(Receipt {
+        height: r.get::<_, i64>(0)? as u64,
+        index: r.get::<_, i64>(1)? as u32,
+        tx_id: digest_from_blob(&r.get::<_, Vec<u8>>(2)?, "receipts.tx_id")?,
+        signer: key_from_blob(&r.get::<_, Vec<u8>>(3)?, "receipts.signer")?,
+        body: r.get(4)?,
+        code: r.get(5)?,
+        message: r.get(6)?,
     })
 }
 

@@ -1,12 +1,18 @@
 //! `custodia init`: creates an organisation's keys (DESIGN §6) in a directory: `org.key` with
 //! both secrets (mode 0600, never overwritten) and `org.pub.toml`, the public half and the
-//! addresses, to hand to whoever assembles the genesis.
+//! addresses, to hand to whoever assembles the genesis; plus the node's `config.toml` and a
+//! random `api.token` (mode 0600), so `custodia node --config DIR/config.toml` runs once the
+//! chain's `genesis.toml` is copied into the directory.
 
 use crate::files;
 use anyhow::{Context, Result, anyhow};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
+use custodia_node::config::{ApprovalPolicy, CONFIG_FILE, MempoolConfig, NodeConfig, TOKEN_FILE};
 use custodia_protocol::{OrgKeys, OrgPublic, Role, genesis::GenesisError};
-use std::path::PathBuf;
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
 /// Name of the secret key file inside the org directory.
 pub const KEY_FILE: &str = "org.key";
@@ -43,28 +49,69 @@ fn role_parser() -> impl TypedValueParser<Value = Role> {
 
 /// Runs `custodia init`.
 pub fn run(args: Args) -> Result<()> {
+    let public = create_org(&args.name, args.role, &args.p2p, &args.api, &args.dir)?;
+    let dir = &args.dir;
+    eprintln!(
+        "wrote {} (secret keys, mode 0600: keep it private)",
+        dir.join(KEY_FILE).display()
+    );
+    eprintln!(
+        "wrote {} ({} '{}': hand it to whoever runs `custodia genesis`)",
+        dir.join(PUB_FILE).display(),
+        public.role.as_str(),
+        public.name
+    );
+    eprintln!(
+        "wrote {} and {} (mode 0600); put the chain's genesis.toml in {} and run \
+         `custodia node --config {}`",
+        dir.join(CONFIG_FILE).display(),
+        dir.join(TOKEN_FILE).display(),
+        dir.display(),
+        dir.join(CONFIG_FILE).display()
+    );
+    Ok(())
+}
+
+/// Creates an organisation directory: `org.key` (0600, never overwritten), `org.pub.toml`, a
+/// node `config.toml` expecting `genesis.toml` beside it, and a random `api.token` (0600).
+pub fn create_org(name: &str, role: Role, p2p: &str, api: &str, dir: &Path) -> Result<OrgPublic> {
     let keys = OrgKeys::generate();
     let public = OrgPublic {
-        name: args.name,
-        role: args.role,
+        name: name.to_string(),
+        role,
         identity_key: keys.identity_key(),
         encryption_key: keys.encryption_key(),
-        p2p: args.p2p,
-        api: args.api,
+        p2p: p2p.to_string(),
+        api: api.to_string(),
     };
     // Check everything before touching the disk.
     public.validate("").map_err(flag_error)?;
+    let p2p_listen: SocketAddr = p2p
+        .parse()
+        .map_err(|_| anyhow!("--p2p {p2p}: expected IP:PORT, e.g. 10.0.0.5:7000"))?;
+    let api_listen: SocketAddr = api
+        .parse()
+        .map_err(|_| anyhow!("--api {api}: expected IP:PORT, e.g. 127.0.0.1:8000"))?;
     let public_text = format!(
         "{PUB_HEADER}{}",
         toml::to_string(&public).context("cannot serialize org.pub.toml")?
     );
+    let config = NodeConfig {
+        org: name.to_string(),
+        genesis: "genesis.toml".into(),
+        key: KEY_FILE.into(),
+        data_dir: "data".into(),
+        api_token_file: TOKEN_FILE.into(),
+        p2p_listen,
+        api_listen,
+        allow_private_ips: true,
+        approval: ApprovalPolicy::Manual,
+        mempool: MempoolConfig::default(),
+    };
 
-    let dir = &args.dir;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create directory {}", dir.display()))?;
     let key_path = dir.join(KEY_FILE);
-    let pub_path = dir.join(PUB_FILE);
-
     files::create_private(&key_path, &keys.to_toml()).map_err(|err| {
         if files::already_exists(&err) {
             anyhow!(
@@ -77,26 +124,23 @@ pub fn run(args: Args) -> Result<()> {
             anyhow!(err).context(format!("cannot create {}", key_path.display()))
         }
     })?;
-    if let Err(err) = std::fs::write(&pub_path, public_text) {
-        // Without its public half the new key is useless and would block a retry: remove it.
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    let written = std::fs::write(dir.join(PUB_FILE), public_text)
+        .and_then(|()| std::fs::write(dir.join(CONFIG_FILE), config.to_toml()))
+        .and_then(|()| {
+            let token_path = dir.join(TOKEN_FILE);
+            let _ = std::fs::remove_file(&token_path);
+            files::create_private(&token_path, &format!("{token}\n"))
+        });
+    if let Err(err) = written {
+        // Without its other files the new key is useless and would block a retry: remove it.
         let _ = std::fs::remove_file(&key_path);
         return Err(anyhow!(err).context(format!(
-            "cannot write {} (org.key was not kept)",
-            pub_path.display()
+            "cannot write the files of {} (org.key was not kept)",
+            dir.display()
         )));
     }
-
-    eprintln!(
-        "wrote {} (secret keys, mode 0600: keep it private)",
-        key_path.display()
-    );
-    eprintln!(
-        "wrote {} ({} '{}': hand it to whoever runs `custodia genesis`)",
-        pub_path.display(),
-        public.role.as_str(),
-        public.name
-    );
-    Ok(())
+    Ok(public)
 }
 
 /// Names the command-line flag an org-entry error is about.

@@ -3,15 +3,21 @@
 
 #![allow(dead_code)]
 
+use commonware_consensus::{
+    Application as ConsensusApplication,
+    simplex::{scheme::ed25519::Scheme, types::Context},
+};
 use commonware_cryptography::{Signer as _, ed25519::PublicKey};
 use commonware_p2p::simulated::{self, Link, Oracle};
 use commonware_runtime::{Clock, Handle, Metrics as _, Quota, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, probability};
 use custodia_node::{
-    Ledger, MempoolLimits,
+    ChainBlock, Ledger, MempoolLimits,
+    application::Application,
     engine::{self, Channels, Timing, channel},
 };
 use custodia_protocol::{Digest, Genesis, OrgKeys, Params, Tx, testing};
+use custodia_state::Receipt;
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
     path::{Path, PathBuf},
@@ -207,6 +213,27 @@ pub async fn start_node(
     consortium: &Consortium,
     index: usize,
 ) -> SimNode {
+    start_node_with(context, oracle, consortium, index, Application::new).await
+}
+
+/// [`start_node`] with the application `application` builds over the node's ledger (e.g. a
+/// Byzantine proposer, or a wrapper that records blocks).
+pub async fn start_node_with<A>(
+    context: &deterministic::Context,
+    oracle: &Oracle<PublicKey, deterministic::Context>,
+    consortium: &Consortium,
+    index: usize,
+    application: impl FnOnce(Arc<Ledger>) -> A,
+) -> SimNode
+where
+    A: ConsensusApplication<
+            deterministic::Context,
+            Block = ChainBlock,
+            SigningScheme = Scheme,
+            Context = Context<Digest, PublicKey>,
+            Input = (),
+        >,
+{
     let keys = &consortium.keys[index];
     let public_key = keys.identity.public_key();
     let ledger = Ledger::open(
@@ -237,7 +264,8 @@ pub async fn start_node(
         backfill: next(),
         mempool: next(),
     };
-    let handle = engine::start(
+    let application = application(ledger.clone());
+    let handle = engine::start_with(
         context.child("validator").with_attribute("index", index),
         engine::Config {
             signer: keys.identity.clone(),
@@ -248,6 +276,7 @@ pub async fn start_node(
             timing: Timing::default(),
         },
         channels,
+        application,
     )
     .expect("start engine");
     SimNode { ledger, handle }
@@ -275,6 +304,40 @@ pub fn has_receipts(ledger: &Ledger, ids: &[Digest]) -> bool {
     let queries = state.queries();
     ids.iter()
         .all(|id| matches!(queries.receipt(id), Ok(Some(_))))
+}
+
+/// Submits `count` records through `ledger` (providers taken in turn, claim numbers from
+/// `first`) and returns their ids.
+pub fn submit_records(
+    consortium: &Consortium,
+    ledger: &Ledger,
+    count: u64,
+    first: u64,
+) -> Vec<Digest> {
+    (first..first + count)
+        .map(|n| {
+            let provider = 1 + (n % 3) as usize;
+            let tx = consortium.record_tx(provider, ledger.head().height, n);
+            ledger.submit(tx).expect("node admits the tx")
+        })
+        .collect()
+}
+
+/// The receipts of `ids` in `ledger`'s state (`None` for a tx not applied).
+pub fn receipts(ledger: &Ledger, ids: &[Digest]) -> Vec<Option<Receipt>> {
+    let state = ledger.state();
+    let queries = state.queries();
+    ids.iter()
+        .map(|id| queries.receipt(id).expect("read receipt"))
+        .collect()
+}
+
+/// Asserts every tx of `ids` applied successfully on `ledger`.
+pub fn assert_applied_ok(ledger: &Ledger, ids: &[Digest]) {
+    for (id, receipt) in ids.iter().zip(receipts(ledger, ids)) {
+        let receipt = receipt.unwrap_or_else(|| panic!("tx {id:?} has no receipt"));
+        assert!(receipt.is_ok(), "{receipt:?}");
+    }
 }
 
 /// Asserts every node applied the same blocks up to the lowest common height and reached the

@@ -1,0 +1,20 @@
+//! For operators: liveness and Prometheus metrics.
+
+use super::ApiContext;
+use axum::{Json, extract::State, http::header::CONTENT_TYPE, response::IntoResponse};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Content type of the Prometheus text exposition format.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// `GET /healthz`: the server answers (no token needed).
+pub(crate) async fn healthz() -> Json<Value> {
+    Json(json!({ "ok": true }))
+}
+
+/// `GET /metrics`: the node's metrics registry (commonware's and the node's own) as
+/// Prometheus text.
+pub(crate) async fn metrics(State(ctx): State<Arc<ApiContext>>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, PROMETHEUS_TEXT)], (ctx.metrics)())
+}

@@ -1,0 +1,230 @@
+//! `custodia node`: runs one organisation's node on the tokio runtime — the authenticated
+//! `lookup` p2p network with the peers of the genesis, the [`crate::engine`], and the REST API —
+//! until SIGINT or SIGTERM.
+
+use crate::{
+    api::{self, ApiContext},
+    config::NodeConfig,
+    engine::{self, Channels, Timing, channel},
+    ledger::Ledger,
+    p2p,
+};
+use anyhow::{Context as _, Result, anyhow, bail};
+use commonware_p2p::{AddressableManager as _, authenticated::lookup};
+use commonware_runtime::{Metrics as _, Runner as _, Spawner as _, Supervisor as _, tokio};
+use custodia_protocol::{Genesis, OrgKeys};
+use std::{path::Path, sync::Arc, time::Duration};
+use tracing::{error, info};
+
+/// Everything a node needs, read and checked before anything starts.
+pub struct Prepared {
+    config: NodeConfig,
+    genesis: Genesis,
+    keys: OrgKeys,
+    token: String,
+}
+
+/// Reads and checks the config, genesis, keys and token of a node.
+pub fn prepare(config_path: &Path) -> Result<Prepared> {
+    let config = NodeConfig::load(config_path)?;
+    let genesis_text = read(&config.genesis, "genesis")?;
+    let genesis = Genesis::from_toml(&genesis_text)
+        .map_err(|err| anyhow!("{}: {err}", config.genesis.display()))?;
+    genesis
+        .validate()
+        .map_err(|err| anyhow!("{}: {err}", config.genesis.display()))?;
+    let keys = OrgKeys::from_toml(&read(&config.key, "key")?)
+        .map_err(|err| anyhow!("{}: {err}", config.key.display()))?;
+    let Some(org) = genesis.org(&keys.identity_key()) else {
+        bail!(
+            "the identity key in {} is not an organisation of the genesis {}: \
+             check that this directory's org.key is the one whose org.pub.toml went into the genesis",
+            config.key.display(),
+            config.genesis.display()
+        );
+    };
+    if org.name != config.org {
+        bail!(
+            "{} says org = \"{}\", but its key belongs to \"{}\" in the genesis: fix `org` in the config",
+            config_path.display(),
+            config.org,
+            org.name
+        );
+    }
+    let token = read(&config.api_token_file, "API token")?
+        .trim()
+        .to_string();
+    if token.len() < 16 {
+        bail!(
+            "{} holds no usable token (at least 16 characters): write a long random token to it",
+            config.api_token_file.display()
+        );
+    }
+    Ok(Prepared {
+        config,
+        genesis,
+        keys,
+        token,
+    })
+}
+
+fn read(path: &Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the {what} file {}", path.display()))
+}
+
+/// Runs the node until SIGINT or SIGTERM. With `reindex`, first drops the state database so
+/// the executor rebuilds it from the block archive.
+pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
+    let Prepared {
+        config,
+        genesis,
+        keys,
+        token,
+    } = prepared;
+    std::fs::create_dir_all(config.consensus_dir())
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let state_path = config.state_path();
+    if reindex {
+        for suffix in ["", "-wal", "-shm"] {
+            let file = state_path.with_file_name(format!("state.sqlite{suffix}"));
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => {
+                    return Err(err).with_context(|| format!("cannot remove {}", file.display()));
+                }
+            }
+        }
+        info!("reindex: state dropped; it is rebuilt from the block archive");
+    }
+    let ledger = Ledger::open(
+        genesis.clone(),
+        Some(state_path.clone()),
+        config.mempool_limits(),
+    )
+    .with_context(|| format!("cannot open the state {}", state_path.display()))?;
+    let api_listener = std::net::TcpListener::bind(config.api_listen).with_context(|| {
+        format!(
+            "cannot bind the API address {}: is another node running?",
+            config.api_listen
+        )
+    })?;
+    api_listener.set_nonblocking(true)?;
+
+    let peers = p2p::peers(&genesis)?;
+
+    let runtime = tokio::Runner::new(
+        tokio::Config::new()
+            .with_storage_directory(config.consensus_dir())
+            .with_worker_threads(2)
+            .with_catch_panics(false),
+    );
+    runtime.start(|context| async move {
+        let signer = keys.identity.clone();
+        let network_config = p2p::config(
+            signer.clone(),
+            config.p2p_listen,
+            &ledger,
+            config.allow_private_ips,
+        );
+        let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), network_config);
+        oracle.track(0, peers);
+        let channels = Channels {
+            votes: network.register(channel::VOTES, p2p::QUOTA_CONSENSUS),
+            certificates: network.register(channel::CERTIFICATES, p2p::QUOTA_CONSENSUS),
+            resolver: network.register(channel::RESOLVER, p2p::QUOTA_CONSENSUS),
+            broadcast: network.register(channel::BROADCAST, p2p::QUOTA_BLOCKS),
+            backfill: network.register(channel::BACKFILL, p2p::QUOTA_CONSENSUS),
+            mempool: network.register(channel::MEMPOOL, p2p::QUOTA_MEMPOOL),
+        };
+        let network = network.start();
+
+        let engine = match engine::start(
+            context.child("node"),
+            engine::Config {
+                signer,
+                ledger: ledger.clone(),
+                blocker: oracle.clone(),
+                peer_provider: oracle,
+                partition_prefix: "custodia".into(),
+                timing: Timing::default(),
+            },
+            channels,
+        ) {
+            Ok(engine) => engine,
+            Err(err) => {
+                error!(%err, "cannot start the engine");
+                context.stop(1, None).await.ok();
+                return;
+            }
+        };
+
+        let metrics_context = context.child("metrics");
+        let metrics: Arc<dyn Fn() -> String + Send + Sync> =
+            Arc::new(move || metrics_context.encode());
+        let peers_metrics = metrics.clone();
+        let api_context = ApiContext {
+            ledger: ledger.clone(),
+            org: config.org.clone(),
+            token,
+            peers: Arc::new(move || connected_peers(&peers_metrics())),
+            metrics,
+        };
+        let api = context.child("api").spawn(move |_| async move {
+            let listener = match ::tokio::net::TcpListener::from_std(api_listener) {
+                Ok(listener) => listener,
+                Err(err) => {
+                    error!(%err, "cannot use the API listener");
+                    return;
+                }
+            };
+            if let Err(err) = api::serve(listener, api_context).await {
+                error!(%err, "API server stopped");
+            }
+        });
+        info!(
+            org = %config.org,
+            p2p = %config.p2p_listen,
+            api = %config.api_listen,
+            height = ledger.head().height,
+            "custodia node running"
+        );
+
+        let stopped = futures::future::select_all([engine, network, api]);
+        futures::pin_mut!(stopped);
+        ::tokio::select! {
+            _ = shutdown_signal() => info!("stopping on signal"),
+            _ = &mut stopped => error!("a node component stopped unexpectedly"),
+        }
+        let _ = context.stop(0, Some(Duration::from_secs(5))).await;
+    });
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use ::tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        futures::future::pending::<()>().await;
+        return;
+    };
+    ::tokio::select! {
+        _ = interrupt.recv() => {},
+        _ = terminate.recv() => {},
+    }
+}
+
+/// Counts the peers the p2p tracker reports connected (its `connected` gauge family has one
+/// sample per connected peer).
+fn connected_peers(metrics: &str) -> usize {
+    metrics
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter(|line| line.contains("_tracker_connected{"))
+        .filter(|line| line.rsplit(' ').next().is_some_and(|v| v != "0"))
+        .count()
+}
