@@ -26,6 +26,7 @@ struct Org {
 /// The devnet process; stopped (SIGTERM, then SIGKILL) when dropped.
 struct Devnet {
     child: Child,
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     orgs: Vec<Org>,
     genesis: Genesis,
     dir: PathBuf,
@@ -61,14 +62,24 @@ fn signal(pid: u32, signal: i32) {
     }
 }
 
-fn start_devnet(dir: &Path) -> Devnet {
+fn start_devnet(dir: &Path, extra_args: &[&str]) -> Devnet {
     let mut child = Command::new(BIN)
         .args(["devnet", "--dir"])
         .arg(dir)
+        .args(extra_args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start custodia devnet");
+    let stderr_lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stderr = child.stderr.take().expect("stderr");
+    let collected = stderr_lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("devnet: {line}");
+            collected.lock().unwrap().push(line);
+        }
+    });
     let stdout = child.stdout.take().expect("stdout");
     let (lines_tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
@@ -111,6 +122,7 @@ fn start_devnet(dir: &Path) -> Devnet {
         Genesis::from_toml(&std::fs::read_to_string(dir.join("genesis.toml")).unwrap()).unwrap();
     Devnet {
         child,
+        stderr: stderr_lines,
         orgs,
         genesis,
         dir: dir.to_path_buf(),
@@ -246,7 +258,7 @@ fn node_pid(config: &Path) -> Option<u32> {
 #[test]
 fn a_devnet_applies_txs_everywhere_and_a_killed_member_recovers_the_same_commitment() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut devnet = start_devnet(&tmp.path().join("devnet"));
+    let mut devnet = start_devnet(&tmp.path().join("devnet"), &[]);
 
     // Txs submitted to one node are applied on all four.
     let txs = devnet.records("member-a", 100);
@@ -260,7 +272,21 @@ fn a_devnet_applies_txs_everywhere_and_a_killed_member_recovers_the_same_commitm
     let mut load_ids = devnet.submit_batch(devnet.org("member-b"), &load[..150]);
     signal(pid, libc::SIGKILL);
     load_ids.extend(devnet.submit_batch(devnet.org("member-b"), &load[150..]));
-    std::thread::sleep(Duration::from_secs(2));
+    // devnet says the node died and keeps the others running.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !devnet
+        .stderr
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("node member-c exited"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "devnet did not report the dead node"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let log = std::fs::OpenOptions::new()
         .append(true)
         .open(devnet.org("member-c").dir.join("node.log"))
@@ -285,4 +311,41 @@ fn a_devnet_applies_txs_everywhere_and_a_killed_member_recovers_the_same_commitm
         "commitments differ at height {common}: {commitments:?}"
     );
     let _ = &devnet.dir;
+}
+
+impl Devnet {
+    /// The digest of block 1 on the supervisor's node: it names the chain.
+    fn first_block(&self) -> String {
+        let org = self.org("supervisor");
+        let block: Value = http()
+            .get(format!("{}/v1/blocks/1", org.api))
+            .bearer_auth(&org.token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        block["digest"].as_str().unwrap().to_string()
+    }
+}
+
+#[test]
+fn a_devnet_run_again_resumes_its_chain_and_reset_starts_a_new_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("devnet");
+    let devnet = start_devnet(&dir, &[]);
+    let txs = devnet.records("member-a", 5);
+    let ids = devnet.submit_batch(devnet.org("member-a"), &txs);
+    devnet.wait_applied_everywhere(&ids, Duration::from_secs(60));
+    let first = devnet.first_block();
+    let height = devnet.height(devnet.org("supervisor"));
+    drop(devnet);
+
+    let resumed = start_devnet(&dir, &[]);
+    assert_eq!(resumed.first_block(), first, "the same chain resumes");
+    assert!(resumed.height(resumed.org("supervisor")) >= height);
+    resumed.wait_applied_everywhere(&ids, Duration::from_secs(30));
+    drop(resumed);
+
+    let reset = start_devnet(&dir, &["--reset"]);
+    assert_ne!(reset.first_block(), first, "--reset starts a new chain");
 }

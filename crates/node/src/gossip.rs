@@ -104,8 +104,8 @@ where
                         }
                     };
                     let mut admitted = 0usize;
-                    for tx in txs {
-                        match self.ledger.admit_gossiped(tx) {
+                    for result in self.ledger.admit_gossiped(txs) {
+                        match result {
                             Ok(_) => admitted += 1,
                             Err(err) => debug!(%peer, %err, "gossiped tx not admitted"),
                         }

@@ -6,7 +6,10 @@
 //! are taken state first, then mempool, and never held across an `.await`.
 
 use crate::mempool::{AdmitError, Mempool, MempoolLimits};
-use custodia_protocol::{Digest, Genesis, Params, Tx};
+use custodia_protocol::{
+    Digest, Genesis, Params, Tx,
+    tx::{TxError, verify_signatures_of},
+};
 use custodia_state::{Code, Event, Receipt, Rejection, State, StateError, StateReader};
 use std::{
     path::PathBuf,
@@ -151,30 +154,58 @@ impl Ledger {
         Ok(id)
     }
 
-    /// Admits a tx a peer gossiped (it is not gossiped again: every peer got it from the
-    /// origin).
-    pub fn admit_gossiped(&self, tx: Tx) -> Result<Digest, AdmitError> {
-        self.admit(&Arc::new(tx))
+    /// Admits a batch of txs a peer gossiped, verifying their signatures in one batch (they
+    /// are not gossiped again: every peer got them from the origin). One result per tx.
+    pub fn admit_gossiped(&self, txs: Vec<Tx>) -> Vec<Result<Digest, AdmitError>> {
+        let fresh: Vec<bool> = {
+            let mempool = lock(&self.mempool);
+            txs.iter().map(|tx| !mempool.contains(&tx.id())).collect()
+        };
+        let unverified: Vec<&Tx> = txs
+            .iter()
+            .zip(&fresh)
+            .filter(|(_, fresh)| **fresh)
+            .map(|(tx, _)| tx)
+            .collect();
+        let bad: std::collections::HashSet<Digest> = verify_signatures_of(&unverified)
+            .into_iter()
+            .map(|i| unverified[i].id())
+            .collect();
+        txs.into_iter()
+            .map(|tx| {
+                if bad.contains(&tx.id()) {
+                    return Err(AdmitError::Invalid(TxError::BadSignature {
+                        signer: hex::encode(tx.signer.as_ref()),
+                    }));
+                }
+                self.admit_with(Arc::new(tx), true)
+            })
+            .collect()
     }
 
     fn admit(&self, tx: &Arc<Tx>) -> Result<Digest, AdmitError> {
+        self.admit_with(tx.clone(), false)
+    }
+
+    fn admit_with(&self, tx: Arc<Tx>, signature_verified: bool) -> Result<Digest, AdmitError> {
         let mut state = lock(&self.state);
         let height = state.height() + 1;
         let mut mempool = lock(&self.mempool);
         let mut failure = None;
-        let admitted = mempool.admit(
-            Tx::clone(tx),
-            &self.chain,
-            &self.genesis.params,
-            height,
-            |tx| match state.check(tx, height) {
-                Ok(verdict) => verdict,
-                Err(err) => {
-                    failure = Some(err);
-                    Err(Rejection::new(Code::InvalidTx, "state unavailable"))
-                }
-            },
-        );
+        let precheck = |tx: &Tx| match state.check(tx, height) {
+            Ok(verdict) => verdict,
+            Err(err) => {
+                failure = Some(err);
+                Err(Rejection::new(Code::InvalidTx, "state unavailable"))
+            }
+        };
+        let tx = Tx::clone(&tx);
+        let params = &self.genesis.params;
+        let admitted = if signature_verified {
+            mempool.admit_signed(tx, &self.chain, params, height, precheck)
+        } else {
+            mempool.admit(tx, &self.chain, params, height, precheck)
+        };
         // A database error is the node's problem, not the tx's: report it as such.
         match failure {
             Some(err) => Err(AdmitError::Unavailable(err.to_string())),

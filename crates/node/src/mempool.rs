@@ -151,6 +151,26 @@ impl Mempool {
         Ok(id)
     }
 
+    /// [`Mempool::admit`] for a tx whose signature the caller already verified (in a batch):
+    /// every other stateless check, the precheck, dedup and bounds.
+    pub fn admit_signed(
+        &mut self,
+        tx: Tx,
+        chain: &Digest,
+        params: &Params,
+        height: u64,
+        precheck: impl FnOnce(&Tx) -> Result<(), Rejection>,
+    ) -> Result<Digest, AdmitError> {
+        let id = tx.id();
+        if self.by_id.contains_key(&id) {
+            return Err(AdmitError::Duplicate(to_hex(&id)));
+        }
+        tx.check_envelope(chain, params, height)?;
+        precheck(&tx).map_err(AdmitError::Rejected)?;
+        self.insert(id, tx)?;
+        Ok(id)
+    }
+
     /// Inserts a tx that was already checked (e.g. by the peer's gossip path after its own
     /// checks): only dedup and bounds apply.
     pub fn insert(&mut self, id: Digest, tx: Tx) -> Result<(), AdmitError> {
