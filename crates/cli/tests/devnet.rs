@@ -333,6 +333,18 @@ fn a_devnet_run_again_resumes_its_chain_and_reset_starts_a_new_one() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("devnet");
     let devnet = start_devnet(&dir, &[]);
+    // Every node is connected to its three peers.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for org in &devnet.orgs {
+        while devnet.status(org).and_then(|s| s["peers"].as_u64()) != Some(3) {
+            assert!(
+                Instant::now() < deadline,
+                "{} is not connected to 3 peers",
+                org.name
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
     let txs = devnet.records("member-a", 5);
     let ids = devnet.submit_batch(devnet.org("member-a"), &txs);
     devnet.wait_applied_everywhere(&ids, Duration::from_secs(60));

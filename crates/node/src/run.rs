@@ -224,7 +224,22 @@ fn connected_peers(metrics: &str) -> usize {
     metrics
         .lines()
         .filter(|line| !line.starts_with('#'))
-        .filter(|line| line.contains("_tracker_connected{"))
+        .filter(|line| line.contains("_tracker_directory_connected{"))
         .filter(|line| line.rsplit(' ').next().is_some_and(|v| v != "0"))
         .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connected_peers;
+
+    #[test]
+    fn connected_peers_counts_the_tracker_samples() {
+        let metrics = "# HELP p2p_tracker_directory_connected x\n\
+            p2p_tracker_directory_connected{peer=\"aa\"} 1795529622950\n\
+            p2p_tracker_directory_connected{peer=\"bb\"} 0\n\
+            p2p_tracker_directory_connected{peer=\"cc\"} 1795529625840\n\
+            p2p_tracker_directory_reserved 3\n";
+        assert_eq!(connected_peers(metrics), 2);
+    }
 }

@@ -220,24 +220,42 @@ fn a_crashed_node_recovers_and_no_finalized_tx_is_lost() {
             )
             .await;
 
-            // Crash node 2 while a second wave is being finalized (at a seed-dependent moment,
-            // after the wave was gossiped: a tx only in a crashed node's memory may be lost,
-            // a finalized one may not).
-            ids.extend(submit_to_every_node(&consortium, &nodes, 5, 100));
-            context
-                .sleep(Duration::from_millis(100 + (seed * 397) % 900))
-                .await;
-            let victim = nodes.remove(VICTIM);
-            let finalized: Vec<_> = receipts(&victim.ledger, &ids)
-                .into_iter()
-                .zip(&ids)
-                .filter_map(|(receipt, id)| receipt.map(|r| (*id, r)))
-                .collect();
-            let crashed_at = victim.ledger.head();
-            victim.crash().await;
+            // Keep submitting one tx per node every 50 ms, and crash node 2 in the middle of
+            // it, at a seed-dependent moment: some of the txs are finalized by then, some are
+            // in flight. Every tx reached the others (gossip flushes within 20 ms) before the
+            // crash, so none may be lost.
+            let crash_round = 3 + (seed * 7) % 30;
+            let mut finalized = Vec::new();
+            let mut crashed_at = None;
+            for round in 0..40 {
+                context.sleep(Duration::from_millis(50)).await;
+                if round == crash_round {
+                    let node = nodes.remove(VICTIM);
+                    finalized = receipts(&node.ledger, &ids)
+                        .into_iter()
+                        .zip(&ids)
+                        .filter_map(|(receipt, id)| receipt.map(|r| (*id, r)))
+                        .collect();
+                    crashed_at = Some(node.ledger.head());
+                    assert!(
+                        !finalized.is_empty() && finalized.len() < ids.len(),
+                        "the crash should come while txs are being finalized ({} of {} are)",
+                        finalized.len(),
+                        ids.len()
+                    );
+                    node.crash().await;
+                }
+                ids.extend(submit_to_every_node(
+                    &consortium,
+                    &nodes,
+                    1,
+                    100 + round * 10,
+                ));
+            }
+            let crashed_at = crashed_at.expect("crashed");
 
             // The others keep finalizing without it.
-            ids.extend(submit_to_every_node(&consortium, &nodes, 4, 200));
+            ids.extend(submit_to_every_node(&consortium, &nodes, 4, 1000));
             wait_until(
                 &context,
                 Duration::from_secs(120),
@@ -272,7 +290,7 @@ fn a_crashed_node_recovers_and_no_finalized_tx_is_lost() {
                 },
             )
             .await;
-            let after = submit_to_every_node(&consortium, &nodes, 2, 300);
+            let after = submit_to_every_node(&consortium, &nodes, 2, 2000);
             wait_until(
                 &context,
                 Duration::from_secs(120),
