@@ -141,14 +141,7 @@ impl Mempool {
         height: u64,
         precheck: impl FnOnce(&Tx) -> Result<(), Rejection>,
     ) -> Result<Digest, AdmitError> {
-        let id = tx.id();
-        if self.by_id.contains_key(&id) {
-            return Err(AdmitError::Duplicate(to_hex(&id)));
-        }
-        tx.check_stateless(chain, params, height)?;
-        precheck(&tx).map_err(AdmitError::Rejected)?;
-        self.insert(id, tx)?;
-        Ok(id)
+        self.admit_inner(tx, precheck, |tx| tx.check_stateless(chain, params, height))
     }
 
     /// [`Mempool::admit`] for a tx whose signature the caller already verified (in a batch):
@@ -161,11 +154,20 @@ impl Mempool {
         height: u64,
         precheck: impl FnOnce(&Tx) -> Result<(), Rejection>,
     ) -> Result<Digest, AdmitError> {
+        self.admit_inner(tx, precheck, |tx| tx.check_envelope(chain, params, height))
+    }
+
+    fn admit_inner(
+        &mut self,
+        tx: Tx,
+        precheck: impl FnOnce(&Tx) -> Result<(), Rejection>,
+        stateless: impl FnOnce(&Tx) -> Result<(), TxError>,
+    ) -> Result<Digest, AdmitError> {
         let id = tx.id();
         if self.by_id.contains_key(&id) {
             return Err(AdmitError::Duplicate(to_hex(&id)));
         }
-        tx.check_envelope(chain, params, height)?;
+        stateless(&tx)?;
         precheck(&tx).map_err(AdmitError::Rejected)?;
         self.insert(id, tx)?;
         Ok(id)

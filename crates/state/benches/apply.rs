@@ -3,8 +3,7 @@
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use custodia_protocol::{
-    Block, Genesis, GenesisOrg, OrgKeys, Params, RecordId, Role, Tx, commitment::FieldValue,
-    record::seal_record,
+    Block, Genesis, OrgKeys, Params, RecordId, Tx, commitment::FieldValue, record::seal_record,
 };
 use custodia_state::State;
 use std::{collections::BTreeMap, time::Duration};
@@ -13,27 +12,8 @@ const TXS: usize = 10_000;
 const PAYLOAD_BYTES: usize = 1024;
 
 fn consortium() -> (Vec<OrgKeys>, Genesis) {
-    let keys: Vec<OrgKeys> = (0..4).map(|i| OrgKeys::from_seed(i + 1)).collect();
-    let genesis = Genesis {
-        chain_id: "custodia-bench".into(),
-        params: Params::default(),
-        orgs: keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| GenesisOrg {
-                name: format!("org-{i}"),
-                role: if i == 0 {
-                    Role::Supervisor
-                } else {
-                    Role::Member
-                },
-                identity_key: k.identity_key(),
-                encryption_key: k.encryption_key(),
-                p2p: format!("127.0.0.1:{}", 7000 + i),
-                api: format!("127.0.0.1:{}", 8000 + i),
-            })
-            .collect(),
-    };
+    let keys = custodia_protocol::testing::consortium_keys(4);
+    let genesis = custodia_protocol::testing::genesis_of(&keys, Params::default());
     (keys, genesis)
 }
 

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use custodia_protocol::{
-    Block, Body, Digest, Genesis, GenesisOrg, OrgKeys, Params, RecordId, RequestId, Role, Tx,
+    Block, Body, Digest, Genesis, OrgKeys, Params, RecordId, RequestId, Tx,
     commitment::FieldValue,
     record::{RecordHeader, open_record, seal_record},
 };
@@ -32,27 +32,7 @@ pub struct Consortium {
 }
 
 pub fn genesis_of(keys: &[OrgKeys], params: Params) -> Genesis {
-    let names = ["supervisor", "member-a", "member-b", "member-c"];
-    Genesis {
-        chain_id: "custodia-test".into(),
-        params,
-        orgs: keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| GenesisOrg {
-                name: names[i].into(),
-                role: if i == SUPERVISOR {
-                    Role::Supervisor
-                } else {
-                    Role::Member
-                },
-                identity_key: k.identity_key(),
-                encryption_key: k.encryption_key(),
-                p2p: format!("127.0.0.1:{}", 7000 + i),
-                api: format!("127.0.0.1:{}", 8000 + i),
-            })
-            .collect(),
-    }
+    custodia_protocol::testing::genesis_of(keys, params)
 }
 
 impl Consortium {
