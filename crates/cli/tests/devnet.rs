@@ -314,17 +314,25 @@ fn a_devnet_applies_txs_everywhere_and_a_killed_member_recovers_the_same_commitm
 }
 
 impl Devnet {
-    /// The digest of block 1 on the supervisor's node: it names the chain.
+    /// The digest of block 1 on the supervisor's node: it names the chain. ("Ready" means one
+    /// node finalized a block, so the supervisor may still be applying it.)
     fn first_block(&self) -> String {
         let org = self.org("supervisor");
-        let block: Value = http()
-            .get(format!("{}/v1/blocks/1", org.api))
-            .bearer_auth(&org.token)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        block["digest"].as_str().unwrap().to_string()
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let block: Option<Value> = http()
+                .get(format!("{}/v1/blocks/1", org.api))
+                .bearer_auth(&org.token)
+                .send()
+                .ok()
+                .filter(|r| r.status().is_success())
+                .and_then(|r| r.json().ok());
+            if let Some(digest) = block.as_ref().and_then(|b| b["digest"].as_str()) {
+                return digest.to_string();
+            }
+            assert!(Instant::now() < deadline, "the supervisor has no block 1");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 

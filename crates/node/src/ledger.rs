@@ -12,6 +12,7 @@ use custodia_protocol::{
 };
 use custodia_state::{Code, Event, Receipt, Rejection, State, StateError, StateReader};
 use std::{
+    collections::HashSet,
     path::PathBuf,
     sync::{Arc, Mutex, MutexGuard},
 };
@@ -147,7 +148,7 @@ impl Ledger {
     /// to the peers. Returns its id.
     pub fn submit(&self, tx: Tx) -> Result<Digest, AdmitError> {
         let tx = Arc::new(tx);
-        let id = self.admit(&tx)?;
+        let id = self.admit_with(tx.clone(), false)?;
         if let Some(gossip) = lock(&self.gossip).as_ref() {
             let _ = gossip.send(tx);
         }
@@ -157,23 +158,22 @@ impl Ledger {
     /// Admits a batch of txs a peer gossiped, verifying their signatures in one batch (they
     /// are not gossiped again: every peer got them from the origin). One result per tx.
     pub fn admit_gossiped(&self, txs: Vec<Tx>) -> Vec<Result<Digest, AdmitError>> {
-        let fresh: Vec<bool> = {
+        // Txs already held were verified on their way in: verify the others, in one batch.
+        let unverified: Vec<usize> = {
             let mempool = lock(&self.mempool);
-            txs.iter().map(|tx| !mempool.contains(&tx.id())).collect()
+            (0..txs.len())
+                .filter(|&i| !mempool.contains(&txs[i].id()))
+                .collect()
         };
-        let unverified: Vec<&Tx> = txs
-            .iter()
-            .zip(&fresh)
-            .filter(|(_, fresh)| **fresh)
-            .map(|(tx, _)| tx)
-            .collect();
-        let bad: std::collections::HashSet<Digest> = verify_signatures_of(&unverified)
+        let refs: Vec<&Tx> = unverified.iter().map(|&i| &txs[i]).collect();
+        let bad: HashSet<usize> = verify_signatures_of(&refs)
             .into_iter()
-            .map(|i| unverified[i].id())
+            .map(|j| unverified[j])
             .collect();
         txs.into_iter()
-            .map(|tx| {
-                if bad.contains(&tx.id()) {
+            .enumerate()
+            .map(|(i, tx)| {
+                if bad.contains(&i) {
                     return Err(AdmitError::Invalid(TxError::BadSignature {
                         signer: hex::encode(tx.signer.as_ref()),
                     }));
@@ -181,10 +181,6 @@ impl Ledger {
                 self.admit_with(Arc::new(tx), true)
             })
             .collect()
-    }
-
-    fn admit(&self, tx: &Arc<Tx>) -> Result<Digest, AdmitError> {
-        self.admit_with(tx.clone(), false)
     }
 
     fn admit_with(&self, tx: Arc<Tx>, signature_verified: bool) -> Result<Digest, AdmitError> {
@@ -199,7 +195,6 @@ impl Ledger {
                 Err(Rejection::new(Code::InvalidTx, "state unavailable"))
             }
         };
-        let tx = Tx::clone(&tx);
         let params = &self.genesis.params;
         let admitted = if signature_verified {
             mempool.admit_signed(tx, &self.chain, params, height, precheck)

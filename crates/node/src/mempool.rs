@@ -135,31 +135,35 @@ impl Mempool {
     /// then `precheck` against the current state, then dedup and bounds. Returns the tx id.
     pub fn admit(
         &mut self,
-        tx: Tx,
+        tx: impl Into<Arc<Tx>>,
         chain: &Digest,
         params: &Params,
         height: u64,
         precheck: impl FnOnce(&Tx) -> Result<(), Rejection>,
     ) -> Result<Digest, AdmitError> {
-        self.admit_inner(tx, precheck, |tx| tx.check_stateless(chain, params, height))
+        self.admit_inner(tx.into(), precheck, |tx| {
+            tx.check_stateless(chain, params, height)
+        })
     }
 
     /// [`Mempool::admit`] for a tx whose signature the caller already verified (in a batch):
     /// every other stateless check, the precheck, dedup and bounds.
     pub fn admit_signed(
         &mut self,
-        tx: Tx,
+        tx: impl Into<Arc<Tx>>,
         chain: &Digest,
         params: &Params,
         height: u64,
         precheck: impl FnOnce(&Tx) -> Result<(), Rejection>,
     ) -> Result<Digest, AdmitError> {
-        self.admit_inner(tx, precheck, |tx| tx.check_envelope(chain, params, height))
+        self.admit_inner(tx.into(), precheck, |tx| {
+            tx.check_envelope(chain, params, height)
+        })
     }
 
     fn admit_inner(
         &mut self,
-        tx: Tx,
+        tx: Arc<Tx>,
         precheck: impl FnOnce(&Tx) -> Result<(), Rejection>,
         stateless: impl FnOnce(&Tx) -> Result<(), TxError>,
     ) -> Result<Digest, AdmitError> {
@@ -175,7 +179,8 @@ impl Mempool {
 
     /// Inserts a tx that was already checked (e.g. by the peer's gossip path after its own
     /// checks): only dedup and bounds apply.
-    pub fn insert(&mut self, id: Digest, tx: Tx) -> Result<(), AdmitError> {
+    pub fn insert(&mut self, id: Digest, tx: impl Into<Arc<Tx>>) -> Result<(), AdmitError> {
+        let tx: Arc<Tx> = tx.into();
         if self.by_id.contains_key(&id) {
             return Err(AdmitError::Duplicate(to_hex(&id)));
         }
@@ -195,14 +200,7 @@ impl Mempool {
         self.by_seq.insert(seq, id);
         self.by_expiry.insert((tx.valid_until, id));
         self.bytes += bytes;
-        self.by_id.insert(
-            id,
-            Entry {
-                tx: Arc::new(tx),
-                bytes,
-                seq,
-            },
-        );
+        self.by_id.insert(id, Entry { tx, bytes, seq });
         Ok(())
     }
 

@@ -87,7 +87,9 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
     let state_path = config.state_path();
     if reindex {
         for suffix in ["", "-wal", "-shm"] {
-            let file = state_path.with_file_name(format!("state.sqlite{suffix}"));
+            let mut file = state_path.clone().into_os_string();
+            file.push(suffix);
+            let file = std::path::PathBuf::from(file);
             match std::fs::remove_file(&file) {
                 Ok(()) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}

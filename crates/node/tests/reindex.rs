@@ -24,11 +24,12 @@ fn a_node_without_its_state_database_rebuilds_it_from_the_block_archive() {
                     node.ledger.submit(tx).expect("admitted")
                 })
                 .collect();
-            wait_until(
+            wait_applied_everywhere(
                 &context,
+                &nodes,
+                &ids,
                 Duration::from_secs(60),
                 "txs applied everywhere",
-                || nodes.iter().all(|n| has_receipts(&n.ledger, &ids)),
             )
             .await;
 

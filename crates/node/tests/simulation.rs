@@ -63,11 +63,12 @@ fn txs_submitted_to_different_nodes_are_applied_identically_everywhere() {
                 nodes.push(start_node(&context, &oracle, &consortium, i).await);
             }
             let ids = submit_to_every_node(&consortium, &nodes, 5, 0);
-            wait_until(
+            wait_applied_everywhere(
                 &context,
+                &nodes,
+                &ids,
                 Duration::from_secs(60),
                 "every tx applied on every node",
-                || nodes.iter().all(|n| has_receipts(&n.ledger, &ids)),
             )
             .await;
             let ledgers: Vec<_> = nodes.iter().map(|n| n.ledger.as_ref()).collect();
@@ -93,20 +94,22 @@ fn txs_are_finalized_identically_despite_message_loss_and_jitter() {
             let oracle = network(&context, consortium.public_keys(), LOSSY).await;
             let nodes = start_all(&context, &oracle, &consortium).await;
             let ids = submit_to_every_node(&consortium, &nodes, 5, 0);
-            wait_until(
+            wait_applied_everywhere(
                 &context,
+                &nodes,
+                &ids,
                 Duration::from_secs(240),
                 "every tx applied on every node despite 10% loss",
-                || nodes.iter().all(|n| has_receipts(&n.ledger, &ids)),
             )
             .await;
             // A second wave, submitted once the first is in, goes through as well.
             let more = submit_to_every_node(&consortium, &nodes, 3, 100);
-            wait_until(
+            wait_applied_everywhere(
                 &context,
+                &nodes,
+                &more,
                 Duration::from_secs(240),
                 "the second wave applied on every node",
-                || nodes.iter().all(|n| has_receipts(&n.ledger, &more)),
             )
             .await;
             let height = assert_agree(&ledgers(&nodes));
@@ -137,11 +140,12 @@ fn a_partitioned_node_catches_up_after_healing() {
             let (others, cut) = (&nodes[..CUT], &nodes[CUT]);
 
             let before = submit_to_every_node(&consortium, &nodes, 2, 0);
-            wait_until(
+            wait_applied_everywhere(
                 &context,
+                &nodes,
+                &before,
                 Duration::from_secs(60),
                 "first wave applied everywhere",
-                || nodes.iter().all(|n| has_receipts(&n.ledger, &before)),
             )
             .await;
 
@@ -182,11 +186,12 @@ fn a_partitioned_node_catches_up_after_healing() {
             .await;
             // It takes part again: txs submitted to it reach every node.
             let after = submit_to_every_node(&consortium, &nodes, 2, 200);
-            wait_until(
+            wait_applied_everywhere(
                 &context,
+                &nodes,
+                &after,
                 Duration::from_secs(120),
                 "the last wave applied everywhere",
-                || nodes.iter().all(|n| has_receipts(&n.ledger, &after)),
             )
             .await;
 
@@ -212,11 +217,12 @@ fn a_crashed_node_recovers_and_no_finalized_tx_is_lost() {
             let mut nodes = start_all(&context, &oracle, &consortium).await;
 
             let mut ids = submit_to_every_node(&consortium, &nodes, 3, 0);
-            wait_until(
+            wait_applied_everywhere(
                 &context,
+                &nodes,
+                &ids,
                 Duration::from_secs(60),
                 "first wave applied everywhere",
-                || nodes.iter().all(|n| has_receipts(&n.ledger, &ids)),
             )
             .await;
 
@@ -291,11 +297,12 @@ fn a_crashed_node_recovers_and_no_finalized_tx_is_lost() {
             )
             .await;
             let after = submit_to_every_node(&consortium, &nodes, 2, 2000);
-            wait_until(
+            wait_applied_everywhere(
                 &context,
+                &nodes,
+                &after,
                 Duration::from_secs(120),
                 "the last wave applied everywhere",
-                || nodes.iter().all(|n| has_receipts(&n.ledger, &after)),
             )
             .await;
             ids.extend(after);

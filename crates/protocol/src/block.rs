@@ -144,14 +144,16 @@ impl Block {
         now_ms: u64,
         max_drift_ms: u64,
     ) -> Result<(), BlockError> {
-        self.check_position(
+        self.check_stateless_with(
+            chain,
+            params,
             parent_digest,
             parent_height,
             parent_timestamp_ms,
             now_ms,
             max_drift_ms,
-        )?;
-        self.check_txs(chain, params)
+            |_| false,
+        )
     }
 
     /// [`Block::check_stateless`] for a verifier that already verified the signatures of some

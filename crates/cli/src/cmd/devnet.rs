@@ -5,7 +5,10 @@
 //! (`--reset` starts over). Each node logs to `DIR/<org>/node.log`. If a node dies the others
 //! keep running (faults are there to be studied); Ctrl-C stops them all.
 
-use crate::{cmd::init::create_org, files};
+use crate::{
+    cmd::init::{GENESIS_FILE, create_org},
+    files,
+};
 use anyhow::{Context, Result, anyhow, bail};
 use custodia_node::config::{CONFIG_FILE, TOKEN_FILE};
 use custodia_protocol::{Genesis, OrgPublic, Params, Role};
@@ -146,14 +149,9 @@ fn create(dir: &Path, members: usize) -> Result<Manifest> {
             &format!("127.0.0.1:{p2p}"),
             &format!("127.0.0.1:{api}"),
             &org_dir,
+            // One genesis for all: every config reads the devnet's genesis.toml.
+            &Path::new("..").join(GENESIS_FILE),
         )?;
-        // One genesis for all: configs point at the devnet's genesis.toml.
-        let config_path = org_dir.join(CONFIG_FILE);
-        let config = std::fs::read_to_string(&config_path)?.replace(
-            "genesis = \"genesis.toml\"",
-            "genesis = \"../genesis.toml\"",
-        );
-        std::fs::write(&config_path, config)?;
         manifest_orgs.push(ManifestOrg {
             name: name.clone(),
             role: role.as_str().to_string(),
@@ -170,7 +168,7 @@ fn create(dir: &Path, members: usize) -> Result<Manifest> {
     genesis
         .validate()
         .map_err(|err| anyhow!("devnet genesis is invalid: {err}"))?;
-    std::fs::write(dir.join("genesis.toml"), genesis.to_toml())?;
+    std::fs::write(dir.join(GENESIS_FILE), genesis.to_toml())?;
     let manifest = Manifest {
         chain_id: CHAIN_ID.into(),
         orgs: manifest_orgs,

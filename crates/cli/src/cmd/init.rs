@@ -49,7 +49,14 @@ fn role_parser() -> impl TypedValueParser<Value = Role> {
 
 /// Runs `custodia init`.
 pub fn run(args: Args) -> Result<()> {
-    let public = create_org(&args.name, args.role, &args.p2p, &args.api, &args.dir)?;
+    let public = create_org(
+        &args.name,
+        args.role,
+        &args.p2p,
+        &args.api,
+        &args.dir,
+        Path::new(GENESIS_FILE),
+    )?;
     let dir = &args.dir;
     eprintln!(
         "wrote {} (secret keys, mode 0600: keep it private)",
@@ -72,9 +79,20 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// Where `custodia init`'s config expects the chain's genesis: beside it.
+pub const GENESIS_FILE: &str = "genesis.toml";
+
 /// Creates an organisation directory: `org.key` (0600, never overwritten), `org.pub.toml`, a
-/// node `config.toml` expecting `genesis.toml` beside it, and a random `api.token` (0600).
-pub fn create_org(name: &str, role: Role, p2p: &str, api: &str, dir: &Path) -> Result<OrgPublic> {
+/// node `config.toml` reading the genesis at `genesis` (relative to the directory), and a
+/// random `api.token` (0600).
+pub fn create_org(
+    name: &str,
+    role: Role,
+    p2p: &str,
+    api: &str,
+    dir: &Path,
+    genesis: &Path,
+) -> Result<OrgPublic> {
     let keys = OrgKeys::generate();
     let public = OrgPublic {
         name: name.to_string(),
@@ -98,7 +116,7 @@ pub fn create_org(name: &str, role: Role, p2p: &str, api: &str, dir: &Path) -> R
     );
     let config = NodeConfig {
         org: name.to_string(),
-        genesis: "genesis.toml".into(),
+        genesis: genesis.to_path_buf(),
         key: KEY_FILE.into(),
         data_dir: "data".into(),
         api_token_file: TOKEN_FILE.into(),

@@ -9,7 +9,7 @@ use commonware_consensus::{
 };
 use commonware_cryptography::{Signer as _, ed25519::PublicKey};
 use commonware_p2p::simulated::{self, Link, Oracle};
-use commonware_runtime::{Clock, Handle, Metrics as _, Quota, Supervisor as _, deterministic};
+use commonware_runtime::{Clock, Handle, Quota, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, probability};
 use custodia_node::{
     ChainBlock, Ledger, MempoolLimits,
@@ -20,7 +20,7 @@ use custodia_protocol::{Digest, Genesis, OrgKeys, Params, Tx, testing};
 use custodia_state::Receipt;
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
-    path::{Path, PathBuf},
+    path::PathBuf,
     sync::Arc,
     time::Duration,
 };
@@ -298,6 +298,20 @@ pub async fn wait_until(
     }
 }
 
+/// Waits until every node applied every tx of `ids`; panics after `limit` naming `what`.
+pub async fn wait_applied_everywhere(
+    context: &deterministic::Context,
+    nodes: &[SimNode],
+    ids: &[Digest],
+    limit: Duration,
+    what: &str,
+) {
+    wait_until(context, limit, what, || {
+        nodes.iter().all(|n| has_receipts(&n.ledger, ids))
+    })
+    .await;
+}
+
 /// Whether every tx id has a receipt in `ledger`'s state.
 pub fn has_receipts(ledger: &Ledger, ids: &[Digest]) -> bool {
     let state = ledger.state();
@@ -359,13 +373,4 @@ pub fn assert_agree(nodes: &[&Ledger]) -> u64 {
         }
     }
     height
-}
-
-pub fn state_path(dir: &Path, index: usize) -> PathBuf {
-    dir.join(format!("node{index}.sqlite"))
-}
-
-/// Whether `metrics` text names a metric (keeps `Metrics` in use for the harness users).
-pub fn encode_metrics(context: &deterministic::Context) -> String {
-    context.encode()
 }
