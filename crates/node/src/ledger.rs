@@ -10,7 +10,9 @@ use custodia_protocol::{
     Digest, Genesis, Params, Tx,
     tx::{TxError, verify_signatures_of},
 };
-use custodia_state::{Code, Event, Receipt, Rejection, State, StateError, StateReader};
+use custodia_state::{
+    Code, Event, Queries, Receipt, Rejection, State, StateError, StateReader,
+};
 use std::{
     collections::HashSet,
     path::PathBuf,
@@ -127,6 +129,19 @@ impl Ledger {
     /// executor. `None` for an in-memory state.
     pub fn reader(&self) -> Option<Result<StateReader, StateError>> {
         self.state_path.as_deref().map(StateReader::open)
+    }
+
+    /// Runs `query` over a read-only connection of its own (or over the writer's when the
+    /// state is in memory: then `query` must not call back into the ledger).
+    pub fn query<T>(
+        &self,
+        query: impl FnOnce(&Queries<'_>) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        match self.reader() {
+            Some(Ok(reader)) => query(&reader.queries()),
+            Some(Err(err)) => Err(err),
+            None => query(&self.state().queries()),
+        }
     }
 
     /// The writable state (executor only, and queries in tests).

@@ -4,6 +4,8 @@
 //!   [`gossip`]; [`application`] proposes and verifies blocks.
 //! - [`ledger`] is what the parts share: the world state, the [`mempool`], the applied head and
 //!   the feed of executed blocks.
+//! - [`workers`] act for the organisation: the supervisor attests and delivers; an `auto`
+//!   approval policy decides.
 
 pub mod api;
 pub mod application;
@@ -17,6 +19,7 @@ pub mod mempool;
 pub mod metrics;
 pub mod p2p;
 pub mod run;
+pub mod workers;
 
 pub use block::{ChainBlock, ChainBlockCfg};
 pub use ledger::{Executed, Head, Ledger};

@@ -7,7 +7,7 @@ use crate::{
     config::NodeConfig,
     engine::{self, Channels, Timing, channel},
     ledger::Ledger,
-    p2p,
+    p2p, workers,
 };
 use anyhow::{Context as _, Result, anyhow, bail};
 use commonware_p2p::{AddressableManager as _, authenticated::lookup};
@@ -123,6 +123,7 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
             .with_catch_panics(false),
     );
     runtime.start(|context| async move {
+        let keys = Arc::new(keys);
         let signer = keys.identity.clone();
         let network_config = p2p::config(
             signer.clone(),
@@ -162,6 +163,13 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
             }
         };
 
+        let workers = workers::start(
+            context.child("workers"),
+            ledger.clone(),
+            keys.clone(),
+            config.approval,
+        );
+
         let metrics_context = context.child("metrics");
         let metrics: Arc<dyn Fn() -> String + Send + Sync> =
             Arc::new(move || metrics_context.encode());
@@ -190,10 +198,11 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
             p2p = %config.p2p_listen,
             api = %config.api_listen,
             height = ledger.head().height,
+            approval = ?config.approval,
             "custodia node running"
         );
 
-        let stopped = futures::future::select_all([engine, network, api]);
+        let stopped = futures::future::select_all([engine, network, api, workers]);
         futures::pin_mut!(stopped);
         ::tokio::select! {
             _ = shutdown_signal() => info!("stopping on signal"),

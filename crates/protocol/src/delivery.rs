@@ -6,7 +6,7 @@ use crate::{
     commitment::{FieldValue, OpenedField, record_commitment},
     hash::{from_hex, to_hex},
     record::RecordHeader,
-    seal::{DELIVERY_INFO, SealError, delivery_aad, open, seal},
+    seal::{DELIVERY_INFO, SealError, delivery_aad, open, seal, seal_seeded},
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -175,14 +175,36 @@ pub fn seal_bundle(
     requester_encryption: &EncryptionKey,
     bundle: &DeliveryBundle,
 ) -> Result<Vec<u8>, DeliveryError> {
-    let plaintext =
-        serde_json::to_vec(bundle).map_err(|e| DeliveryError::Malformed(e.to_string()))?;
+    let plaintext = bundle_json(bundle)?;
     Ok(seal(
         requester_encryption,
         DELIVERY_INFO,
         &delivery_aad(chain, &bundle.request_id, requester),
         &plaintext,
     )?)
+}
+
+/// [`seal_bundle`] with the ephemeral key drawn from `seed` ([`seal_seeded`]): sealing the
+/// same bundle with the same seed gives the same bytes, so a re-sent `Deliver` is the same tx.
+pub fn seal_bundle_seeded(
+    chain: &Digest,
+    requester: &IdentityKey,
+    requester_encryption: &EncryptionKey,
+    bundle: &DeliveryBundle,
+    seed: [u8; 32],
+) -> Result<Vec<u8>, DeliveryError> {
+    let plaintext = bundle_json(bundle)?;
+    Ok(seal_seeded(
+        requester_encryption,
+        DELIVERY_INFO,
+        &delivery_aad(chain, &bundle.request_id, requester),
+        &plaintext,
+        seed,
+    )?)
+}
+
+fn bundle_json(bundle: &DeliveryBundle) -> Result<Vec<u8>, DeliveryError> {
+    serde_json::to_vec(bundle).map_err(|e| DeliveryError::Malformed(e.to_string()))
 }
 
 /// The requester's step 6: opens a delivery and verifies every record against the chain:

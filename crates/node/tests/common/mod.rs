@@ -14,7 +14,9 @@ use commonware_utils::{NZU32, NZUsize, probability};
 use custodia_node::{
     ChainBlock, Ledger, MempoolLimits,
     application::Application,
+    config::ApprovalPolicy,
     engine::{self, Channels, Timing, channel},
+    workers,
 };
 use custodia_protocol::{Digest, Genesis, OrgKeys, Params, Tx, testing};
 use custodia_state::Receipt;
@@ -196,6 +198,8 @@ pub async fn reconnect(
 pub struct SimNode {
     pub ledger: Arc<Ledger>,
     pub handle: Handle<()>,
+    /// The role workers, when started ([`SimNode::with_workers`]).
+    pub workers: Option<Handle<()>>,
 }
 
 impl SimNode {
@@ -203,6 +207,27 @@ impl SimNode {
     pub async fn crash(self) {
         self.handle.abort();
         let _ = self.handle.await;
+        if let Some(workers) = self.workers {
+            workers.abort();
+            let _ = workers.await;
+        }
+    }
+
+    /// Starts the node's role workers with `policy`, as `custodia node` does.
+    pub fn with_workers(
+        mut self,
+        context: &deterministic::Context,
+        consortium: &Consortium,
+        index: usize,
+        policy: ApprovalPolicy,
+    ) -> Self {
+        self.workers = Some(workers::start(
+            context.child("workers").with_attribute("index", index),
+            self.ledger.clone(),
+            Arc::new(consortium.keys[index].clone()),
+            policy,
+        ));
+        self
     }
 }
 
@@ -279,7 +304,11 @@ where
         application,
     )
     .expect("start engine");
-    SimNode { ledger, handle }
+    SimNode {
+        ledger,
+        handle,
+        workers: None,
+    }
 }
 
 /// Waits (in simulated time) until `done` holds, checking every 100 ms; panics after `limit`.

@@ -1,0 +1,170 @@
+//! The supervisor's duties (DESIGN §1 steps 2 and 5): the verdict on a submitted record, and
+//! the delivery of an approved request. Both open sealed records in memory only; the reasons
+//! written on the chain name what failed, never a value.
+
+use custodia_protocol::{
+    Body, Digest, OrgKeys, Params, RecordId, RequestId,
+    delivery::{DeliveryError, build_bundle, seal_bundle_seeded},
+    hash::sha256,
+    record::{RecordError, check_kind_and_tags, open_record},
+};
+use custodia_state::{Queries, RecordStatus, RequestStatus, StateError};
+
+/// Domain of the seeds deliveries are sealed with.
+const DELIVERY_SEED_DOMAIN: &[u8] = b"custodia/worker/delivery-seed/v1";
+
+/// Why a delivery could not be built (the request stays approved; the operator must look).
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    /// The state could not be read.
+    #[error("cannot read the state: {0}")]
+    State(#[from] StateError),
+    /// A record of the request is gone or its sealed payload is missing.
+    #[error("record {0} of the request is not in the state")]
+    MissingRecord(RecordId),
+    /// The requester is not an organisation of the chain.
+    #[error("the requester is not an organisation of the chain")]
+    UnknownRequester,
+    /// A record of the request no longer opens or verifies.
+    #[error("record {record_id} cannot be opened: {code}")]
+    Unreadable {
+        /// The record.
+        record_id: RecordId,
+        /// What failed ([`RecordError::code`]).
+        code: &'static str,
+    },
+    /// The bundle could not be built or sealed.
+    #[error("cannot build the delivery: {0}")]
+    Bundle(#[from] DeliveryError),
+}
+
+/// The supervisor's verdict on `record_id`, or `None` when it is not awaiting one.
+pub fn attestation(
+    chain: &Digest,
+    keys: &OrgKeys,
+    params: &Params,
+    queries: &Queries<'_>,
+    record_id: &RecordId,
+) -> Result<Option<Body>, StateError> {
+    let Some(row) = queries.record(record_id)? else {
+        return Ok(None);
+    };
+    if row.status != RecordStatus::Submitted {
+        return Ok(None);
+    }
+    let Some(sealed) = queries.record_sealed(record_id)? else {
+        return Ok(None);
+    };
+    let verdict = if sealed.len() as u64 > params.max_record_bytes {
+        Err(format!(
+            "the sealed record has {} bytes, over the limit of {}",
+            sealed.len(),
+            params.max_record_bytes
+        ))
+    } else if let Err(err) = check_kind_and_tags(&row.kind, &row.tags) {
+        Err(reason_of(&err))
+    } else {
+        open_record(chain, &keys.encryption, &row.header(), &sealed)
+            .map(|fields| fields.len())
+            .map_err(|err| reason_of(&err))
+    };
+    let (accepted, reason) = match verdict {
+        Ok(count) => (
+            true,
+            format!("opened; its {count} fields match the provider's commitment"),
+        ),
+        Err(reason) => (false, reason),
+    };
+    Ok(Some(Body::AttestRecord {
+        record_id: *record_id,
+        accepted,
+        reason,
+    }))
+}
+
+/// A rejection reason for the chain: what failed, without any content of the record.
+fn reason_of(err: &RecordError) -> String {
+    let what = match err {
+        RecordError::NoFields => "the record has no fields",
+        RecordError::TooManyFields(_) => "the record has too many fields",
+        RecordError::InvalidFieldName(_) => "a field name is not valid",
+        RecordError::DuplicateField(_) => "a field appears more than once",
+        RecordError::InvalidKind(_) => "the record's kind is not valid",
+        RecordError::InvalidTags => "the record's tags are not valid",
+        RecordError::Seal(_) => {
+            "the sealed payload does not open with the supervisor's key for this record"
+        }
+        RecordError::Malformed(_) => "the opened payload is not a record",
+        RecordError::FieldNamesMismatch { .. } => {
+            "the sealed fields differ from the field names on the chain"
+        }
+        RecordError::CommitmentMismatch => {
+            "the sealed fields do not match the provider's commitment"
+        }
+    };
+    format!("{what} ({})", err.code())
+}
+
+/// The supervisor's delivery of `request_id`, or `None` when it is not awaiting one. The
+/// bundle is sealed with a seed derived from the supervisor's secret, the request and
+/// `valid_until`, so the same window gives the same bytes.
+pub fn delivery(
+    chain: &Digest,
+    keys: &OrgKeys,
+    queries: &Queries<'_>,
+    request_id: &RequestId,
+    valid_until: u64,
+) -> Result<Option<Body>, DeliverError> {
+    let Some(request) = read(queries.request(request_id))? else {
+        return Ok(None);
+    };
+    if request.status != RequestStatus::Approved {
+        return Ok(None);
+    }
+    let mut records = Vec::with_capacity(request.record_ids.len());
+    for record_id in &request.record_ids {
+        let (Some(row), Some(sealed)) = (
+            read(queries.record(record_id))?,
+            read(queries.record_sealed(record_id))?,
+        ) else {
+            return Err(DeliverError::MissingRecord(*record_id));
+        };
+        let header = row.header();
+        let fields = open_record(chain, &keys.encryption, &header, &sealed).map_err(|err| {
+            DeliverError::Unreadable {
+                record_id: *record_id,
+                code: err.code(),
+            }
+        })?;
+        records.push((header, fields));
+    }
+    let requester = read(queries.orgs())?
+        .into_iter()
+        .find(|org| org.identity_key == request.requester)
+        .ok_or(DeliverError::UnknownRequester)?;
+    let bundle = build_bundle(*request_id, &request.fields, &records)?;
+    let seed = sha256(&[
+        DELIVERY_SEED_DOMAIN,
+        &keys.encryption.to_bytes(),
+        request_id.as_bytes(),
+        &valid_until.to_be_bytes(),
+    ]);
+    let mut seed_bytes = [0u8; 32];
+    seed_bytes.copy_from_slice(seed.as_ref());
+    let sealed = seal_bundle_seeded(
+        chain,
+        &request.requester,
+        &requester.encryption_key,
+        &bundle,
+        seed_bytes,
+    )?;
+    Ok(Some(Body::Deliver {
+        request_id: *request_id,
+        sealed: sealed.into(),
+    }))
+}
+
+/// A query's result with its error as the delivery's.
+fn read<T, E: Into<StateError>>(result: Result<T, E>) -> Result<T, DeliverError> {
+    result.map_err(|err| DeliverError::State(err.into()))
+}
