@@ -14,6 +14,9 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The client commands' global flags (accepted before or after the subcommand).
+    #[command(flatten)]
+    global: cmd::client_args::GlobalArgs,
 }
 
 /// Every `custodia` subcommand.
@@ -27,6 +30,16 @@ enum Command {
     Node(cmd::node::Args),
     /// Run a local consortium: 1 supervisor + N members, one node process each, on 127.0.0.1.
     Devnet(cmd::devnet::Args),
+    /// Run the whole flow, narrated, on an ephemeral local network; exit 0 if every step verified.
+    Demo(cmd::demo::Args),
+    /// Show the node's chain, organisation, head, peers and mempool.
+    Status(cmd::status::Args),
+    /// Submit, list and show data records.
+    Record(cmd::record::Args),
+    /// Create, list, show, decide, cancel and fetch share requests.
+    Request(cmd::request::Args),
+    /// Show the audit trail: who submitted, requested, approved and received what, when.
+    Audit(cmd::audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +50,11 @@ fn main() -> ExitCode {
         Command::Genesis(args) => cmd::genesis::run(args),
         Command::Node(args) => cmd::node::run(args),
         Command::Devnet(args) => cmd::devnet::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Status(args) => cmd::status::run(args, &cli.global),
+        Command::Record(args) => cmd::record::run(args, &cli.global),
+        Command::Request(args) => cmd::request::run(args, &cli.global),
+        Command::Audit(args) => cmd::audit::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

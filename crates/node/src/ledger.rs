@@ -10,9 +10,7 @@ use custodia_protocol::{
     Digest, Genesis, Params, Tx,
     tx::{TxError, verify_signatures_of},
 };
-use custodia_state::{
-    Code, Event, Queries, Receipt, Rejection, State, StateError, StateReader,
-};
+use custodia_state::{Code, Event, Queries, Receipt, Rejection, State, StateError, StateReader};
 use std::{
     collections::HashSet,
     path::PathBuf,

@@ -177,6 +177,7 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
         let api_context = ApiContext {
             ledger: ledger.clone(),
             org: config.org.clone(),
+            keys: keys.clone(),
             token,
             peers: Arc::new(move || connected_peers(&peers_metrics())),
             metrics,

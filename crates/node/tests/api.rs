@@ -78,6 +78,7 @@ impl Node {
         let app = router(ApiContext {
             ledger: ledger.clone(),
             org: "member-a".into(),
+            keys: Arc::new(keys[MEMBER_A].clone()),
             token: TOKEN.into(),
             peers: Arc::new(|| 3),
             metrics: Arc::new(|| "custodia_applied_height 0\n".into()),
@@ -376,6 +377,7 @@ async fn status_shows_chain_org_head_peers_and_mempool() {
             "chain_id": "custodia-test",
             "chain": to_hex(&node.ledger.chain()),
             "org": "member-a",
+            "role": "member",
             "height": 0,
             "state_commitment": to_hex(&head.state_commitment),
             "peers": 3,
@@ -516,6 +518,7 @@ async fn serve_answers_over_tcp() {
     let ctx = ApiContext {
         ledger: node.ledger.clone(),
         org: "member-a".into(),
+        keys: Arc::new(node.keys[MEMBER_A].clone()),
         token: TOKEN.into(),
         peers: Arc::new(|| 0),
         metrics: Arc::new(String::new),

@@ -273,11 +273,12 @@ fn a_record_whose_sealed_fields_do_not_match_its_commitment_is_rejected_with_a_r
                 record_status(ledger, &record_id) == Some(RecordStatus::Rejected)
             })
             .await;
-            let state = ledger.state();
-            let row = state.queries().record(&record_id).unwrap().unwrap();
-            let reason = row.reason.unwrap_or_default();
+            let reason = {
+                let state = ledger.state();
+                let row = state.queries().record(&record_id).unwrap().unwrap();
+                row.reason.unwrap_or_default()
+            };
             assert!(reason.contains("commitment_mismatch"), "{reason}");
-            drop(state);
             context.stop(0, None).await.ok();
         });
     });

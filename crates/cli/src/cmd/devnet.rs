@@ -129,7 +129,7 @@ pub fn prepare(args: &Args) -> Result<Manifest> {
 }
 
 /// Creates the keys, genesis and configs of a new devnet.
-fn create(dir: &Path, members: usize) -> Result<Manifest> {
+pub(crate) fn create(dir: &Path, members: usize) -> Result<Manifest> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let dir = dir
         .canonicalize()
@@ -196,18 +196,82 @@ struct Running {
     child: Option<Child>,
 }
 
+/// The node processes of a devnet, one per organisation.
+pub(crate) struct Nodes {
+    running: Vec<Running>,
+}
+
+impl Nodes {
+    /// Starts one `custodia node` process per organisation of `manifest`, each writing its
+    /// output to `<org>/node.log`. Processes still running when `Nodes` is dropped are killed.
+    pub(crate) fn start(manifest: &Manifest) -> Result<Self> {
+        let exe = std::env::current_exe().context("cannot find the custodia executable")?;
+        let mut running = Vec::new();
+        for org in &manifest.orgs {
+            running.push(Running {
+                org: org.clone(),
+                child: Some(spawn_node(&exe, org)?),
+            });
+        }
+        Ok(Self { running })
+    }
+
+    /// Reports every node that exited since the last call (and forgets it).
+    fn report_exited(&mut self) {
+        for node in self.running.iter_mut() {
+            let Some(child) = node.child.as_mut() else {
+                continue;
+            };
+            if let Ok(Some(status)) = child.try_wait() {
+                eprintln!(
+                    "error: node {} exited ({status}); the others keep running. \
+                     See {}; restart it with `custodia node --config {}`",
+                    node.org.name,
+                    node.org.dir.join("node.log").display(),
+                    node.org.dir.join(CONFIG_FILE).display()
+                );
+                node.child = None;
+            }
+        }
+    }
+
+    /// Asks every node to stop (SIGTERM), then kills those still running after a grace
+    /// period.
+    pub(crate) async fn stop(&mut self) {
+        let nodes = &mut self.running;
+        eprintln!(
+            "stopping {} nodes",
+            nodes.iter().filter(|n| n.child.is_some()).count()
+        );
+        for node in nodes.iter() {
+            if let Some(pid) = node.child.as_ref().and_then(Child::id) {
+                // SAFETY: `kill` with a pid of our own child and a valid signal number.
+                unsafe {
+                    libc::kill(pid as libc::pid_t, libc::SIGTERM);
+                }
+            }
+        }
+        let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
+        for node in nodes.iter_mut() {
+            let Some(child) = node.child.as_mut() else {
+                continue;
+            };
+            if tokio::time::timeout_at(deadline, child.wait())
+                .await
+                .is_err()
+            {
+                eprintln!("node {} did not stop in time: killing it", node.org.name);
+                let _ = child.kill().await;
+            }
+            node.child = None;
+        }
+    }
+}
+
 /// Starts one node per organisation, says when the network is ready, reports nodes that die
 /// and stops them all on Ctrl-C or SIGTERM.
 async fn supervise(manifest: Manifest) -> Result<()> {
-    let exe = std::env::current_exe().context("cannot find the custodia executable")?;
-    let mut nodes = Vec::new();
-    for org in &manifest.orgs {
-        let child = spawn_node(&exe, org)?;
-        nodes.push(Running {
-            org: org.clone(),
-            child: Some(child),
-        });
-    }
+    let mut nodes = Nodes::start(&manifest)?;
     let mut stop = Box::pin(shutdown_signal());
     tokio::select! {
         ready = wait_ready(&manifest) => match ready {
@@ -215,31 +279,17 @@ async fn supervise(manifest: Manifest) -> Result<()> {
             Err(err) => eprintln!("warning: {err:#}; the nodes keep running (see their node.log)"),
         },
         _ = &mut stop => {
-            stop_all(&mut nodes).await;
+            nodes.stop().await;
             return Ok(());
         }
     }
     loop {
         tokio::select! {
             _ = &mut stop => break,
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                for node in nodes.iter_mut() {
-                    let Some(child) = node.child.as_mut() else { continue };
-                    if let Ok(Some(status)) = child.try_wait() {
-                        eprintln!(
-                            "error: node {} exited ({status}); the others keep running. \
-                             See {}; restart it with `custodia node --config {}`",
-                            node.org.name,
-                            node.org.dir.join("node.log").display(),
-                            node.org.dir.join(CONFIG_FILE).display()
-                        );
-                        node.child = None;
-                    }
-                }
-            }
+            _ = tokio::time::sleep(Duration::from_millis(500)) => nodes.report_exited(),
         }
     }
-    stop_all(&mut nodes).await;
+    nodes.stop().await;
     Ok(())
 }
 
@@ -258,12 +308,13 @@ fn spawn_node(exe: &Path, org: &ManifestOrg) -> Result<Child> {
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(log_err))
+        .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("cannot start the node of {}", org.name))
 }
 
 /// Waits until every node's API answers and a block is finalized; returns the height.
-async fn wait_ready(manifest: &Manifest) -> Result<u64> {
+pub(crate) async fn wait_ready(manifest: &Manifest) -> Result<u64> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()?;
@@ -331,38 +382,8 @@ fn print_ready(manifest: &Manifest, height: u64) {
     );
 }
 
-/// Asks every node to stop (SIGTERM), then kills those still running after a grace period.
-async fn stop_all(nodes: &mut [Running]) {
-    eprintln!(
-        "stopping {} nodes",
-        nodes.iter().filter(|n| n.child.is_some()).count()
-    );
-    for node in nodes.iter() {
-        if let Some(pid) = node.child.as_ref().and_then(Child::id) {
-            // SAFETY: `kill` with a pid of our own child and a valid signal number.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGTERM);
-            }
-        }
-    }
-    let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
-    for node in nodes.iter_mut() {
-        let Some(child) = node.child.as_mut() else {
-            continue;
-        };
-        if tokio::time::timeout_at(deadline, child.wait())
-            .await
-            .is_err()
-        {
-            eprintln!("node {} did not stop in time: killing it", node.org.name);
-            let _ = child.kill().await;
-        }
-        node.child = None;
-    }
-}
-
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut interrupt), Ok(mut terminate)) = (
         signal(SignalKind::interrupt()),

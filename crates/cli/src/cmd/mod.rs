@@ -1,6 +1,13 @@
 //! One module per `custodia` subcommand: each owns its clap `Args` and a `run` function.
 
+pub mod audit;
+pub mod client_args;
+pub mod demo;
 pub mod devnet;
 pub mod genesis;
 pub mod init;
 pub mod node;
+pub mod output;
+pub mod record;
+pub mod request;
+pub mod status;

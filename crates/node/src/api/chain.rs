@@ -17,10 +17,19 @@ use std::sync::Arc;
 /// Longest piece of a request echoed back in an error message.
 const MAX_ECHO_CHARS: usize = 80;
 
-/// `GET /v1/status`: chain, organisation, head, peers and mempool.
+/// `GET /v1/status`: chain, organisation and its role, head, peers and mempool.
+#[utoipa::path(
+    get, path = "/v1/status", tag = "chain",
+    responses((status = 200, description = "The node's view of its chain", body = super::openapi::StatusAnswer)),
+)]
 pub(crate) async fn status(State(ctx): State<Arc<ApiContext>>) -> Json<Value> {
     let ledger = &ctx.ledger;
     let head = ledger.head();
+    let genesis = ledger.genesis();
+    let role = genesis
+        .org(&ctx.keys.identity_key())
+        .or_else(|| genesis.org_by_name(&ctx.org))
+        .map(|org| org.role.as_str());
     let (txs, bytes) = {
         let mempool = ledger.mempool();
         (mempool.len(), mempool.bytes())
@@ -29,6 +38,7 @@ pub(crate) async fn status(State(ctx): State<Arc<ApiContext>>) -> Json<Value> {
         "chain_id": ledger.genesis().chain_id,
         "chain": to_hex(&ledger.chain()),
         "org": ctx.org,
+        "role": role,
         "height": head.height,
         "state_commitment": to_hex(&head.state_commitment),
         "peers": (ctx.peers)(),
@@ -38,6 +48,15 @@ pub(crate) async fn status(State(ctx): State<Arc<ApiContext>>) -> Json<Value> {
 
 /// `GET /v1/blocks/{height}`: a finalized block's header, the state commitment after it and
 /// its txs' receipts in block order.
+#[utoipa::path(
+    get, path = "/v1/blocks/{height}", tag = "chain",
+    params(("height" = u64, Path, description = "Block height, from 1")),
+    responses(
+        (status = 200, description = "The block's header and receipts", body = super::openapi::BlockAnswer),
+        (status = 400, description = "`invalid_height`", body = super::error::ErrorBody),
+        (status = 404, description = "`block_not_found`", body = super::error::ErrorBody),
+    ),
+)]
 pub(crate) async fn block(
     State(ctx): State<Arc<ApiContext>>,
     height: Result<Path<String>, PathRejection>,
@@ -90,6 +109,16 @@ struct Applied {
 
 /// `GET /v1/receipts/{tx_id}`: 200 with the receipt once the tx is in a finalized block, 202
 /// while it waits in this node's mempool, 404 otherwise.
+#[utoipa::path(
+    get, path = "/v1/receipts/{tx_id}", tag = "chain",
+    params(("tx_id" = String, Path, description = "Transaction id (64 hex)")),
+    responses(
+        (status = 200, description = "In a finalized block: the receipt, `status` = `applied`", body = super::openapi::AppliedReceipt),
+        (status = 202, description = "Waiting in this node's mempool", body = super::openapi::PendingReceipt),
+        (status = 400, description = "`invalid_tx_id`", body = super::error::ErrorBody),
+        (status = 404, description = "`unknown_tx`", body = super::error::ErrorBody),
+    ),
+)]
 pub(crate) async fn receipt(
     State(ctx): State<Arc<ApiContext>>,
     tx_id: Result<Path<String>, PathRejection>,

@@ -12,7 +12,10 @@ use axum::{
     },
     response::{IntoResponse, Response},
 };
+use serde::Serialize;
 use serde_json::json;
+use std::borrow::Cow;
+use utoipa::ToSchema;
 
 /// Longest plain-text rejection body carried over into a JSON error's message.
 const MAX_REJECTION_TEXT: usize = 4096;
@@ -22,8 +25,8 @@ const MAX_REJECTION_TEXT: usize = 4096;
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
-    /// The stable machine-readable code.
-    pub code: &'static str,
+    /// The stable machine-readable code (a failed receipt's code is carried over as is).
+    pub code: Cow<'static, str>,
     /// What is wrong and what to do, for people.
     pub message: String,
     /// Seconds after which a retry may succeed (`Retry-After`).
@@ -32,10 +35,14 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with this status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             status,
-            code,
+            code: code.into(),
             message: message.into(),
             retry_after: None,
         }
@@ -49,6 +56,21 @@ impl ApiError {
     /// A 404 with `code`.
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// A 403 with `code`.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
+    /// A 409 with `code`.
+    pub fn conflict(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// A 504 `timeout`: what was waited for did not happen in time.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::GATEWAY_TIMEOUT, "timeout", message)
     }
 
     /// A 503 `unavailable`: the node cannot answer right now.
@@ -88,7 +110,7 @@ impl std::fmt::Display for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            tracing::warn!(code = self.code, message = %self.message, "API request failed");
+            tracing::warn!(code = %self.code, message = %self.message, "API request failed");
         }
         let mut response = (self.status, Json(self.body())).into_response();
         if let Some(seconds) = self.retry_after {
@@ -107,13 +129,31 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+/// The JSON shape of every error answer (for the OpenAPI document).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    /// What went wrong.
+    error: ErrorDetail,
+}
+
+/// The `error` object of an [`ErrorBody`].
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ErrorDetail {
+    /// Stable machine-readable code (`invalid_json`, `record_not_found`, `unauthorized`, …).
+    code: String,
+    /// What is wrong and what to do, for people.
+    message: String,
+}
+
 /// The fallback: no endpoint at this path.
 pub(crate) async fn no_route(method: Method, uri: Uri) -> ApiError {
     ApiError::not_found(
         "not_found",
         format!(
-            "no endpoint {method} {}: the API serves /healthz, /metrics, /v1/status, \
-             /v1/txs, /v1/blocks/{{height}} and /v1/receipts/{{tx_id}}",
+            "no endpoint {method} {}: the API serves /healthz, /openapi.json, /metrics, \
+             /v1/status, /v1/orgs, /v1/records, /v1/requests (with /approve, /reject, /cancel \
+             and /fetch per request), /v1/audit, /v1/events, /v1/txs, /v1/blocks/{{height}} \
+             and /v1/receipts/{{tx_id}}; GET /openapi.json describes each",
             uri.path()
         ),
     )

@@ -3,23 +3,47 @@
 //! | endpoint | what |
 //! |---|---|
 //! | `GET /healthz` | liveness, `{"ok": true}` (no token) |
+//! | `GET /openapi.json` | the OpenAPI 3.1 document of every endpoint (no token) |
+//! | `GET /v1/status` | chain, organisation and role, head, peers, mempool |
+//! | `GET /v1/orgs` | the consortium: names, roles, keys, addresses, active |
+//! | `POST /v1/records` | plaintext fields → commitment, sealed to the supervisor, signed, submitted |
+//! | `GET /v1/records`, `GET /v1/records/{record_id}` | records' metadata (never values) |
+//! | `POST /v1/requests` | a signed share request |
+//! | `GET /v1/requests`, `GET /v1/requests/{request_id}` | requests; one with decisions and delivery |
+//! | `POST /v1/requests/{request_id}/approve`, `/reject`, `/cancel` | signed decisions and withdrawals |
+//! | `GET /v1/requests/{request_id}/fetch` | the delivery, opened and verified (requester only) |
+//! | `GET /v1/audit` | the audit trail, organisations by name |
+//! | `GET /v1/events` | server-sent events per applied block |
 //! | `POST /v1/txs` | one signed tx (`application/octet-stream`) or a batch ([`BATCH_CONTENT_TYPE`]) |
-//! | `GET /v1/status` | chain, organisation, head, peers, mempool |
 //! | `GET /v1/blocks/{height}` | a finalized block's header and receipts |
 //! | `GET /v1/receipts/{tx_id}` | a tx's receipt, or that it is pending |
 //! | `GET /metrics` | Prometheus text |
 //!
-//! Everything but `/healthz` needs `Authorization: Bearer <api.token>`. Every error is
-//! `{"error": {"code", "message"}}` with a 4xx/5xx status ([`ApiError`]), axum's own
-//! rejections included. SQLite reads and tx admission run on blocking threads, so a slow
-//! database never stalls the server.
+//! Everything but `/healthz` and `/openapi.json` needs `Authorization: Bearer <api.token>`.
+//! Every error is `{"error": {"code", "message"}}` with a 4xx/5xx status ([`ApiError`]), axum's
+//! own rejections included. Write endpoints sign with the organisation's key and take
+//! `?wait=true&timeout=SECONDS` to answer once the tx is finalized. SQLite reads, sealing,
+//! opening and tx admission run on blocking threads, so a slow database never stalls the
+//! server; no field value or fetched content is ever logged.
 
+mod audit;
 mod auth;
 mod chain;
+mod decide;
 mod error;
+mod events;
+mod fetch;
+mod json;
+mod openapi;
 mod ops;
+mod orgs;
+mod params;
 mod read;
+mod records;
+mod requests;
 mod txs;
+mod views;
+mod wait;
 
 pub use error::ApiError;
 pub use txs::BATCH_CONTENT_TYPE;
@@ -28,9 +52,11 @@ use crate::Ledger;
 use axum::{
     Router,
     extract::DefaultBodyLimit,
+    handler::Handler,
     middleware,
-    routing::{get, post},
+    routing::{MethodRouter, get, post},
 };
+use custodia_protocol::{OrgKeys, Params};
 use std::sync::Arc;
 
 /// What the API needs from the running node.
@@ -40,6 +66,9 @@ pub struct ApiContext {
     pub ledger: Arc<Ledger>,
     /// This node's organisation name.
     pub org: String,
+    /// The organisation's secret keys: sign its records, requests, decisions and cancels, and
+    /// open the deliveries it receives.
+    pub keys: Arc<OrgKeys>,
     /// The bearer token from `api.token` (an empty token refuses every request).
     pub token: String,
     /// Number of connected peers.
@@ -48,26 +77,107 @@ pub struct ApiContext {
     pub metrics: Arc<dyn Fn() -> String + Send + Sync>,
 }
 
+type Shared = Arc<ApiContext>;
+
+/// The routes, split by whether they need the token, and the list of what they serve.
+struct Routes {
+    open: Router<Shared>,
+    protected: Router<Shared>,
+    served: Vec<(&'static str, &'static str)>,
+}
+
+impl Routes {
+    fn new() -> Self {
+        Self {
+            open: Router::new(),
+            protected: Router::new(),
+            served: Vec::new(),
+        }
+    }
+
+    /// A `GET` anyone may call.
+    fn open_get<H: Handler<T, Shared>, T: 'static>(mut self, path: &'static str, h: H) -> Self {
+        self.open = self.open.route(path, get(h));
+        self.served.push(("GET", path));
+        self
+    }
+
+    /// A `GET` that needs the token.
+    fn get<H: Handler<T, Shared>, T: 'static>(self, path: &'static str, h: H) -> Self {
+        self.protected_route("GET", path, get(h))
+    }
+
+    /// A `POST` that needs the token, with a body of at most `limit` bytes.
+    fn post<H: Handler<T, Shared>, T: 'static>(
+        self,
+        path: &'static str,
+        h: H,
+        limit: usize,
+    ) -> Self {
+        let route = post(h).layer(DefaultBodyLimit::max(limit));
+        self.protected_route("POST", path, route)
+    }
+
+    fn protected_route(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        route: MethodRouter<Shared>,
+    ) -> Self {
+        self.protected = self.protected.route(path, route);
+        self.served.push((method, path));
+        self
+    }
+}
+
+/// Every route of the API, for a chain with `params`.
+fn routes(params: &Params) -> Routes {
+    let small = json::SMALL_BODY_BYTES;
+    Routes::new()
+        .open_get("/healthz", ops::healthz)
+        .open_get("/openapi.json", openapi::openapi)
+        .get("/v1/status", chain::status)
+        .get("/v1/orgs", orgs::orgs)
+        .post("/v1/records", records::submit, records::body_limit(params))
+        .get("/v1/records", records::list)
+        .get("/v1/records/{record_id}", records::show)
+        .post("/v1/requests", requests::create, small)
+        .get("/v1/requests", requests::list)
+        .get("/v1/requests/{request_id}", requests::show)
+        .post("/v1/requests/{request_id}/approve", decide::approve, small)
+        .post("/v1/requests/{request_id}/reject", decide::reject, small)
+        .post("/v1/requests/{request_id}/cancel", decide::cancel, small)
+        .get("/v1/requests/{request_id}/fetch", fetch::fetch)
+        .get("/v1/audit", audit::audit)
+        .get("/v1/events", events::events)
+        .post("/v1/txs", txs::submit, txs::body_limit(params))
+        .get("/v1/blocks/{height}", chain::block)
+        .get("/v1/receipts/{tx_id}", chain::receipt)
+        .get("/metrics", ops::metrics)
+}
+
+/// Every `(method, path)` the router serves, paths in axum's `{param}` form (the OpenAPI
+/// document's form too).
+pub fn served_routes() -> Vec<(&'static str, &'static str)> {
+    routes(&Params::default()).served
+}
+
+/// The API's OpenAPI 3.1 document (what `GET /openapi.json` serves).
+pub fn openapi_document() -> serde_json::Value {
+    openapi::document().clone()
+}
+
 /// The API's routes over `ctx`.
 pub fn router(ctx: ApiContext) -> Router {
-    let body_limit = txs::body_limit(ctx.ledger.params());
+    let Routes {
+        open, protected, ..
+    } = routes(ctx.ledger.params());
     let ctx = Arc::new(ctx);
-    let protected = Router::new()
-        .route("/v1/status", get(chain::status))
-        .route("/v1/blocks/{height}", get(chain::block))
-        .route("/v1/receipts/{tx_id}", get(chain::receipt))
-        .route(
-            "/v1/txs",
-            post(txs::submit).layer(DefaultBodyLimit::max(body_limit)),
-        )
-        .route("/metrics", get(ops::metrics))
-        .route_layer(middleware::from_fn_with_state(
-            ctx.clone(),
-            auth::require_token,
-        ));
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .merge(protected)
+    let protected = protected.route_layer(middleware::from_fn_with_state(
+        ctx.clone(),
+        auth::require_token,
+    ));
+    open.merge(protected)
         .fallback(error::no_route)
         .layer(middleware::map_response(error::json_errors))
         .with_state(ctx)

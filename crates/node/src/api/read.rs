@@ -22,13 +22,9 @@ pub(crate) async fn query<T: Send + 'static>(
     query: impl FnOnce(&Queries<'_>) -> Result<T, StateError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let ledger = ledger.clone();
-    blocking(move || match ledger.reader() {
-        Some(Ok(reader)) => query(&reader.queries()),
-        Some(Err(err)) => Err(err),
-        None => query(&ledger.state().queries()),
-    })
-    .await?
-    .map_err(state_error)
+    blocking(move || ledger.query(query))
+        .await?
+        .map_err(state_error)
 }
 
 fn state_error(err: StateError) -> ApiError {

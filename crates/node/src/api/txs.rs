@@ -43,6 +43,24 @@ enum Payload {
 }
 
 /// `POST /v1/txs`.
+#[utoipa::path(
+    post, path = "/v1/txs", operation_id = "submit_txs", tag = "chain",
+    request_body(
+        description = "One signed tx's codec bytes (`application/octet-stream`, the default), or a batch's (`application/vnd.custodia.tx-batch`)",
+        content(
+            (super::openapi::SignedTx = "application/octet-stream"),
+            (super::openapi::SignedTx = "application/vnd.custodia.tx-batch"),
+        ),
+    ),
+    responses(
+        (status = 202, description = "One tx: `{\"tx_id\"}`. A batch: `{\"accepted\": [tx_id], \"rejected\": [{\"index\", \"code\", \"message\"}]}`", body = super::openapi::TxsAccepted),
+        (status = 400, description = "`malformed_tx`, `malformed_batch`, `wrong_chain`, `bad_signature`, `outside_window`, `too_large`, or a state rule's code", body = super::error::ErrorBody),
+        (status = 409, description = "`duplicate_tx`", body = super::error::ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = super::error::ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = super::error::ErrorBody),
+        (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = super::error::ErrorBody),
+    ),
+)]
 pub(crate) async fn submit(
     State(ctx): State<Arc<ApiContext>>,
     headers: HeaderMap,
@@ -162,7 +180,7 @@ async fn submit_batch(ctx: Arc<ApiContext>, body: Bytes) -> Result<Response, Api
 }
 
 /// The API error of a tx the mempool refused: what is wrong and what to do.
-fn admit_error(err: AdmitError) -> ApiError {
+pub(crate) fn admit_error(err: AdmitError) -> ApiError {
     let code = err.code();
     match &err {
         AdmitError::Invalid(invalid) => {

@@ -238,7 +238,7 @@ impl Worker {
             return;
         }
         let chain = self.ledger.chain();
-        let params = self.ledger.params().clone();
+        let params = *self.ledger.params();
         let window = duty::window_blocks(&params);
         let next = self.ledger.head().height + 1;
         let built = self.ledger.query(|queries| {

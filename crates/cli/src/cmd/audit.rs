@@ -1,0 +1,97 @@
+//! `custodia audit`: who submitted, requested, approved, rejected and received what, when
+//! (DESIGN §1 step 7), from the chain.
+
+use super::{
+    client_args::{GlobalArgs, block_on, explain},
+    output::{Table, cut, or_dash, print_json, print_stdout, utc},
+};
+use anyhow::Result;
+use custodia_client::{AuditFilter, AuditTrail, RecordId, RequestId};
+
+/// Arguments of `custodia audit`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only what concerns this record.
+    #[arg(long, value_name = "RECORD_ID")]
+    pub record: Option<RecordId>,
+    /// Only what concerns this request.
+    #[arg(long, value_name = "REQUEST_ID")]
+    pub request: Option<RequestId>,
+    /// Only what this organisation did or what concerns it.
+    #[arg(long, value_name = "NAME")]
+    pub org: Option<String>,
+}
+
+/// Runs `custodia audit`.
+pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
+    let client = global.client()?;
+    let filter = AuditFilter {
+        record: args.record,
+        request: args.request,
+        org: args.org,
+    };
+    let trail = block_on(async { client.audit(&filter).await.map_err(explain) })?;
+    if global.json {
+        return print_json(&trail);
+    }
+    print_stdout(&table(&trail))
+}
+
+/// The audit trail as a table, oldest first.
+fn table(trail: &AuditTrail) -> String {
+    let mut table = Table::new(&[
+        "HEIGHT", "TIME", "EVENT", "ACTOR", "SUBJECT", "OBJECT", "DETAIL",
+    ]);
+    for entry in &trail.entries {
+        let object = match (&entry.request_id, &entry.record_id) {
+            (Some(request), _) => request.to_string(),
+            (None, Some(record)) => record.to_string(),
+            (None, None) => "-".into(),
+        };
+        table.row(vec![
+            entry.height.to_string(),
+            utc(entry.timestamp_ms),
+            entry.kind.clone(),
+            or_dash(entry.actor.as_ref()),
+            or_dash(entry.subject.as_ref()),
+            object,
+            cut(&entry.detail),
+        ]);
+    }
+    table.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custodia_client::AuditEntry;
+
+    #[test]
+    fn the_trail_prints_one_aligned_line_per_entry() {
+        let record: RecordId = "rec_000102030405060708090a0b0c0d0e0f".parse().unwrap();
+        let trail = AuditTrail {
+            entries: vec![AuditEntry {
+                height: 3,
+                timestamp_ms: 0,
+                tx_index: Some(0),
+                tx_id: Some("ab".into()),
+                kind: "record_accepted".into(),
+                actor: Some("supervisor".into()),
+                subject: Some("member-a".into()),
+                record_id: Some(record),
+                request_id: None,
+                detail: String::new(),
+            }],
+        };
+        let text = table(&trail);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with("HEIGHT  TIME"), "{text}");
+        assert!(
+            lines[1].starts_with(
+                "3       1970-01-01 00:00:00Z  record_accepted  supervisor  member-a  rec_0001"
+            ),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,35 @@
+//! Typed async client of a custodia node's REST API (DESIGN §7).
+//!
+//! ```no_run
+//! # async fn demo() -> custodia_client::Result<()> {
+//! use custodia_client::{Client, NewRecord, Wait};
+//! let client = Client::from_org_dir("devnet/member-a")?;
+//! let record = NewRecord {
+//!     kind: "claim".into(),
+//!     fields: [("amount".to_string(), 1200.into())].into(),
+//!     ..NewRecord::default()
+//! };
+//! let submitted = client.submit_record(&record, Wait::DEFAULT).await?;
+//! let verdict = client
+//!     .wait_verdict(&submitted.record_id, std::time::Duration::from_secs(30))
+//!     .await?;
+//! println!("{} is {}", verdict.record_id, verdict.status);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! - [`client`]: [`Client`], one method per endpoint, and [`Wait`] for writes.
+//! - [`types`]: the request bodies and answers of the API contract.
+//! - [`events`]: the server-sent event stream.
+//! - [`error`]: [`Error`], each variant saying what to do.
+
+pub mod client;
+pub mod error;
+pub mod events;
+pub mod types;
+
+pub use client::{BATCH_CONTENT_TYPE, Client, TX_CONTENT_TYPE, Wait};
+pub use custodia_protocol::{RecordId, RequestId};
+pub use error::{Error, Result};
+pub use events::EventStream;
+pub use types::*;

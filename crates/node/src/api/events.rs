@@ -1,0 +1,232 @@
+//! `GET /v1/events`: server-sent events from now on, from the executed-block feed. Per applied
+//! block an `event: block` with its header and receipts, then one event per chain event named
+//! by its kind (`record_submitted`, `request_approved`, …), organisations by name. A subscriber
+//! too slow for the feed gets an `event: lagged` saying how many blocks it missed, then the
+//! stream goes on. A keep-alive comment every 15 s keeps idle connections open.
+
+use super::{ApiContext, params::Directory, views::ReceiptView};
+use crate::Executed;
+use axum::{
+    extract::State,
+    response::sse::{Event, KeepAlive, Sse},
+};
+use custodia_protocol::hash::to_hex;
+use futures::Stream;
+use serde::Serialize;
+use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
+use tokio::sync::broadcast::{Receiver, error::RecvError};
+use utoipa::ToSchema;
+
+/// Interval of the keep-alive comments.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Data of an `event: block`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct BlockEvent {
+    /// Height.
+    height: u64,
+    /// Block digest (hex).
+    digest: String,
+    /// Proposer's timestamp (ms since the Unix epoch).
+    timestamp_ms: u64,
+    /// State commitment after the block (hex).
+    state_commitment: String,
+    /// The receipts of the block's txs, in block order.
+    txs: Vec<ReceiptView>,
+}
+
+/// Data of an event named by its kind (`event: record_submitted`, …).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ChainEvent {
+    /// Height of the block.
+    height: u64,
+    /// The tx that caused it (hex); none for end-of-block effects such as expiry.
+    tx_id: Option<String>,
+    /// What happened (also the SSE event name).
+    #[schema(example = "request_approved")]
+    kind: String,
+    /// Who acted (organisation name).
+    actor: Option<String>,
+    /// Who it concerns (organisation name).
+    subject: Option<String>,
+    /// The record concerned.
+    record_id: Option<String>,
+    /// The request concerned.
+    request_id: Option<String>,
+    /// A reason or a short description.
+    detail: String,
+}
+
+/// Data of an `event: lagged`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LaggedEvent {
+    /// How many blocks' events this subscriber missed.
+    missed: u64,
+    /// What to do about it.
+    message: String,
+}
+
+/// `GET /v1/events`.
+#[utoipa::path(
+    get, path = "/v1/events", tag = "chain",
+    responses(
+        (status = 200, content_type = "text/event-stream", body = String, description = "Server-sent events from now on: `event: block` (data: BlockEvent), then one event per chain event named by its kind (data: ChainEvent); `event: lagged` (data: LaggedEvent) when this subscriber missed blocks; a keep-alive comment every 15 s"),
+    ),
+)]
+pub(crate) async fn events(
+    State(ctx): State<Arc<ApiContext>>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let names = Arc::new(Directory::of(ctx.ledger.genesis()));
+    Sse::new(stream(ctx.ledger.subscribe(), names))
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
+}
+
+/// The events of the executed blocks `blocks` receives, ending when the feed closes.
+pub(crate) fn stream(
+    blocks: Receiver<Arc<Executed>>,
+    names: Arc<Directory>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures::stream::unfold(
+        (blocks, VecDeque::new(), names),
+        |(mut blocks, mut queue, names)| async move {
+            loop {
+                if let Some(event) = queue.pop_front() {
+                    return Some((Ok(event), (blocks, queue, names)));
+                }
+                match blocks.recv().await {
+                    Ok(executed) => queue.extend(events_of(&executed, &names)),
+                    Err(RecvError::Lagged(missed)) => queue.push_back(sse(
+                        "lagged",
+                        &LaggedEvent {
+                            missed,
+                            message: format!(
+                                "this subscriber fell behind and missed {missed} blocks' events: \
+                                 read them with GET /v1/blocks/{{height}} and GET /v1/audit"
+                            ),
+                        },
+                    )),
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        },
+    )
+}
+
+/// The SSE events of one executed block: the block, then its chain events.
+fn events_of(executed: &Executed, names: &Directory) -> Vec<Event> {
+    let mut events = Vec::with_capacity(1 + executed.events.len());
+    events.push(sse(
+        "block",
+        &BlockEvent {
+            height: executed.height,
+            digest: to_hex(&executed.digest),
+            timestamp_ms: executed.timestamp_ms,
+            state_commitment: to_hex(&executed.state_commitment),
+            txs: executed
+                .receipts
+                .iter()
+                .cloned()
+                .map(ReceiptView::from)
+                .collect(),
+        },
+    ));
+    for event in &executed.events {
+        let kind = event.kind.as_str();
+        events.push(sse(
+            kind,
+            &ChainEvent {
+                height: event.height,
+                tx_id: event.tx_id.as_ref().map(to_hex),
+                kind: kind.to_string(),
+                actor: names.name_of(event.actor.as_ref()),
+                subject: names.name_of(event.subject.as_ref()),
+                record_id: event.record_id.map(|id| id.to_string()),
+                request_id: event.request_id.map(|id| id.to_string()),
+                detail: event.detail.clone(),
+            },
+        ));
+    }
+    events
+}
+
+/// An SSE event named `name` with `data` as one line of JSON.
+fn sse(name: &str, data: &impl Serialize) -> Event {
+    // Compact JSON has no raw newline: it is one `data:` line.
+    let data = serde_json::to_string(data).unwrap_or_else(|_| "{}".to_string());
+    Event::default().event(name).data(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::{body::to_bytes, response::IntoResponse};
+    use custodia_protocol::{
+        RecordId,
+        hash::sha256,
+        testing::{consortium_keys, genesis_of},
+    };
+    use custodia_state::EventKind;
+    use tokio::sync::broadcast;
+
+    fn executed(height: u64, provider: &custodia_protocol::IdentityKey) -> Arc<Executed> {
+        let digest = sha256(&[&height.to_be_bytes()]);
+        Arc::new(Executed {
+            height,
+            digest,
+            timestamp_ms: 1_700_000_000_000 + height,
+            state_commitment: digest,
+            receipts: Vec::new(),
+            events: vec![custodia_state::Event {
+                height,
+                tx_index: Some(0),
+                tx_id: Some(digest),
+                kind: EventKind::RecordSubmitted,
+                actor: Some(provider.clone()),
+                subject: None,
+                record_id: Some(RecordId([height as u8; 16])),
+                request_id: None,
+                detail: String::new(),
+            }],
+        })
+    }
+
+    async fn text_of(blocks: Receiver<Arc<Executed>>, names: Directory) -> String {
+        let response = Sse::new(stream(blocks, Arc::new(names))).into_response();
+        let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_block_is_followed_by_its_events_with_org_names() {
+        let keys = consortium_keys(2);
+        let genesis = genesis_of(&keys, Default::default());
+        let (sender, blocks) = broadcast::channel(8);
+        sender.send(executed(1, &keys[1].identity_key())).unwrap();
+        drop(sender);
+        let text = text_of(blocks, Directory::of(&genesis)).await;
+        let block = text.find("event: block\ndata: {\"height\":1,").unwrap();
+        let event = text.find("event: record_submitted\ndata: {").unwrap();
+        assert!(block < event, "{text}");
+        assert!(text.contains("\"actor\":\"member-a\""), "{text}");
+        assert!(text.contains(&format!("\"record_id\":\"rec_{}\"", "01".repeat(16))));
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_is_told_and_goes_on() {
+        let keys = consortium_keys(2);
+        let genesis = genesis_of(&keys, Default::default());
+        let (sender, blocks) = broadcast::channel(2);
+        for height in 1..=5 {
+            sender
+                .send(executed(height, &keys[1].identity_key()))
+                .unwrap();
+        }
+        drop(sender);
+        let text = text_of(blocks, Directory::of(&genesis)).await;
+        let lagged = text.find("event: lagged\ndata: {\"missed\":3,").unwrap();
+        let next = text.find("data: {\"height\":4,").unwrap();
+        assert!(lagged < next, "{text}");
+        assert!(text.contains("data: {\"height\":5,"), "{text}");
+        assert!(!text.contains("data: {\"height\":3,"), "{text}");
+    }
+}

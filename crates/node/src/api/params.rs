@@ -1,0 +1,131 @@
+//! What clients name in paths and query strings — record and request ids, organisations by
+//! name, statuses, pages — read into the protocol's types with the contract's error codes.
+//! [`Directory`] maps identity keys to organisation names for every answer.
+
+use super::ApiError;
+use custodia_protocol::{Genesis, IdentityKey, RecordId, RequestId};
+use std::{collections::BTreeMap, str::FromStr};
+
+/// Page size when the client gives none.
+pub(crate) const DEFAULT_LIMIT: u64 = 100;
+/// Largest page size.
+pub(crate) const MAX_LIMIT: u64 = 1000;
+
+/// A record id from its text form, or a 400 `invalid_record_id`.
+pub(crate) fn record_id(text: &str) -> Result<RecordId, ApiError> {
+    text.parse().map_err(|err| {
+        ApiError::bad_request(
+            "invalid_record_id",
+            format!("{err}: use a record id as GET /v1/records lists them"),
+        )
+    })
+}
+
+/// A request id from its text form, or a 400 `invalid_request_id`.
+pub(crate) fn request_id(text: &str) -> Result<RequestId, ApiError> {
+    text.parse().map_err(|err| {
+        ApiError::bad_request(
+            "invalid_request_id",
+            format!("{err}: use a request id as GET /v1/requests lists them"),
+        )
+    })
+}
+
+/// A status filter, or a 400 `invalid_query` listing the statuses.
+pub(crate) fn status<S: FromStr<Err = String>>(text: Option<&str>) -> Result<Option<S>, ApiError> {
+    text.map(|text| {
+        text.parse()
+            .map_err(|err: String| ApiError::bad_request("invalid_query", err))
+    })
+    .transpose()
+}
+
+/// `(offset, limit)` of a page: limit 100 by default, at most 1000 (else 400 `invalid_query`).
+pub(crate) fn page(offset: Option<u64>, limit: Option<u64>) -> Result<(u64, u64), ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!(
+                "limit={limit} is out of range: ask for 1 to {MAX_LIMIT} items a page and page \
+                 on with offset"
+            ),
+        ));
+    }
+    Ok((offset.unwrap_or(0), limit))
+}
+
+/// The organisations of the chain by key and by name (names are fixed in genesis).
+pub(crate) struct Directory {
+    names: BTreeMap<IdentityKey, String>,
+}
+
+impl Directory {
+    /// The directory of `genesis`.
+    pub(crate) fn of(genesis: &Genesis) -> Self {
+        Self {
+            names: genesis
+                .orgs
+                .iter()
+                .map(|org| (org.identity_key.clone(), org.name.clone()))
+                .collect(),
+        }
+    }
+
+    /// The name of the organisation with `key` (its hex when no organisation has it).
+    pub(crate) fn name(&self, key: &IdentityKey) -> String {
+        self.names
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| hex::encode(key.as_ref()))
+    }
+
+    /// The name of an optional key.
+    pub(crate) fn name_of(&self, key: Option<&IdentityKey>) -> Option<String> {
+        key.map(|key| self.name(key))
+    }
+
+    /// The key of the organisation named `name`, or a 400 `unknown_org` listing the names.
+    pub(crate) fn key(&self, name: &str) -> Result<IdentityKey, ApiError> {
+        self.names
+            .iter()
+            .find(|(_, known)| known.as_str() == name)
+            .map(|(key, _)| key.clone())
+            .ok_or_else(|| {
+                let mut known: Vec<&str> = self.names.values().map(String::as_str).collect();
+                known.sort_unstable();
+                ApiError::bad_request(
+                    "unknown_org",
+                    format!(
+                        "no organisation is named {name:?}: use one of {} (GET /v1/orgs)",
+                        known.join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_default_to_100_and_stop_at_1000() {
+        assert_eq!(page(None, None).ok(), Some((0, 100)));
+        assert_eq!(page(Some(5), Some(1000)).ok(), Some((5, 1000)));
+        assert!(page(None, Some(1001)).is_err());
+        assert!(page(None, Some(0)).is_err());
+    }
+
+    #[test]
+    fn malformed_ids_name_their_kind() {
+        assert_eq!(
+            record_id("req_00").map_err(|e| e.code).err().as_deref(),
+            Some("invalid_record_id")
+        );
+        assert_eq!(
+            request_id("rec_00").map_err(|e| e.code).err().as_deref(),
+            Some("invalid_request_id")
+        );
+    }
+}

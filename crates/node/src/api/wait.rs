@@ -1,0 +1,255 @@
+//! The write path of the node's own organisation: sign a body with the org key, admit it to
+//! the mempool, and — with `?wait=true` — wait until a finalized block holds it.
+//!
+//! Without `wait` the answer is 202 `{<ids>, "tx_id"}`. With it: 200 `{<ids>, "tx_id",
+//! "receipt"}` when the tx applied, 422 with the receipt's code when it failed, 504 `timeout`
+//! when no block took it in time. Waiting holds no lock: it listens to the executed-block feed
+//! and, should that be quiet or lag, looks the receipt up every [`POLL_INTERVAL`].
+
+use super::{
+    ApiContext, ApiError,
+    read::{blocking, query},
+    txs::admit_error,
+    views::ReceiptView,
+};
+use crate::{AdmitError, Executed, Ledger};
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use custodia_protocol::{Body, Digest, Tx, hash::to_hex};
+use custodia_state::{Code, Receipt};
+use serde::{Deserialize, Serialize};
+use std::{sync::Arc, time::Duration};
+use tokio::{
+    sync::broadcast::{self, error::RecvError},
+    time::Instant,
+};
+use utoipa::IntoParams;
+
+/// How long a waiting request waits when the client names no timeout, in seconds.
+pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 30;
+/// Longest wait a client may ask for, in seconds.
+pub(crate) const MAX_TIMEOUT_SECS: u64 = 600;
+/// How often a waiting request looks at the state when no executed block arrived.
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Blocks a node-signed tx stays valid after the next height (capped by `max_tx_ttl`).
+pub(crate) const TX_WINDOW_BLOCKS: u64 = 120;
+
+/// Rule codes that mean "this organisation is the wrong party": 403 rather than 400.
+const WRONG_PARTY: [Code; 5] = [
+    Code::NotMember,
+    Code::NotSupervisor,
+    Code::NotApprover,
+    Code::NotRequester,
+    Code::OwnRecord,
+];
+
+/// `?wait=true&timeout=SECONDS` of the write endpoints and of fetch.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct WaitQuery {
+    /// Wait until the tx is finalized (writes) or the request is delivered (fetch).
+    wait: Option<bool>,
+    /// Longest wait in seconds (default 30, at most 600).
+    timeout: Option<u64>,
+}
+
+/// What a client asked to wait for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wait {
+    /// Whether to wait at all.
+    pub enabled: bool,
+    /// How long, at most.
+    pub timeout: Duration,
+}
+
+impl WaitQuery {
+    /// The wait asked for, or a 400 `invalid_query`.
+    pub(crate) fn wait(&self) -> Result<Wait, ApiError> {
+        let seconds = self.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS);
+        if seconds > MAX_TIMEOUT_SECS {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "timeout={seconds} is too long: wait at most {MAX_TIMEOUT_SECS} seconds, then \
+                     follow the transaction with GET /v1/receipts/{{tx_id}}"
+                ),
+            ));
+        }
+        Ok(Wait {
+            enabled: self.wait.unwrap_or(false),
+            timeout: Duration::from_secs(seconds),
+        })
+    }
+}
+
+/// A tx this node signed and the mempool took.
+pub(crate) enum Submitted {
+    /// Admitted; not waited for.
+    Pending(Digest),
+    /// Finalized and applied, successfully or not.
+    Applied(Box<Receipt>),
+}
+
+/// Signs `body` with the organisation's identity key, valid from the next height for
+/// [`TX_WINDOW_BLOCKS`] blocks (at most `max_tx_ttl`).
+pub(crate) fn sign(ctx: &ApiContext, body: Body) -> Tx {
+    let ledger = &ctx.ledger;
+    let window = TX_WINDOW_BLOCKS.min(ledger.params().max_tx_ttl);
+    let valid_until = ledger
+        .head()
+        .height
+        .saturating_add(1)
+        .saturating_add(window);
+    Tx::sign(&ctx.keys.identity, ledger.chain(), valid_until, body)
+}
+
+/// Signs `body`, admits it and, if asked, waits for its receipt.
+pub(crate) async fn submit(
+    ctx: &ApiContext,
+    body: Body,
+    wait: Wait,
+) -> Result<Submitted, ApiError> {
+    let tx = sign(ctx, body);
+    let valid_until = tx.valid_until;
+    // Listen before admitting, so the block that takes the tx cannot slip by unseen.
+    let blocks = ctx.ledger.subscribe();
+    let ledger = ctx.ledger.clone();
+    let id = blocking(move || ledger.submit(tx))
+        .await?
+        .map_err(refused)?;
+    if !wait.enabled {
+        return Ok(Submitted::Pending(id));
+    }
+    match receipt_within(&ctx.ledger, blocks, id, valid_until, wait.timeout).await? {
+        Some(receipt) => Ok(Submitted::Applied(Box::new(receipt))),
+        None if ctx.ledger.head().height > valid_until => Err(ApiError::timeout(format!(
+            "transaction {} was admitted but no block took it before its valid_until {valid_until} \
+             passed: it will never apply; submit the request again",
+            to_hex(&id)
+        ))),
+        None => Err(ApiError::timeout(format!(
+            "transaction {} was admitted but not finalized within {} s: follow it with GET \
+             /v1/receipts/{}",
+            to_hex(&id),
+            wait.timeout.as_secs(),
+            to_hex(&id)
+        ))),
+    }
+}
+
+/// The answer of a write: 202 with `ids` and the tx id, 200 with the receipt too, or 422 with
+/// the receipt's failure.
+pub(crate) fn answer<I: Serialize>(ids: I, submitted: Submitted) -> Response {
+    #[derive(Serialize)]
+    struct Written<I> {
+        #[serde(flatten)]
+        ids: I,
+        tx_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        receipt: Option<ReceiptView>,
+    }
+    match submitted {
+        Submitted::Pending(id) => {
+            let body = Written {
+                ids,
+                tx_id: to_hex(&id),
+                receipt: None,
+            };
+            (StatusCode::ACCEPTED, Json(body)).into_response()
+        }
+        Submitted::Applied(receipt) if receipt.is_ok() => {
+            let body = Written {
+                ids,
+                tx_id: to_hex(&receipt.tx_id),
+                receipt: Some((*receipt).into()),
+            };
+            (StatusCode::OK, Json(body)).into_response()
+        }
+        Submitted::Applied(receipt) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            receipt.code.clone(),
+            format!(
+                "{} failed in block {}: {}",
+                to_hex(&receipt.tx_id),
+                receipt.height,
+                receipt.message
+            ),
+        )
+        .into_response(),
+    }
+}
+
+/// The receipt of `id` once a finalized block holds it, or `None` when `timeout` passed (or
+/// the head passed `valid_until` without it).
+async fn receipt_within(
+    ledger: &Arc<Ledger>,
+    mut blocks: broadcast::Receiver<Arc<Executed>>,
+    id: Digest,
+    valid_until: u64,
+    timeout: Duration,
+) -> Result<Option<Receipt>, ApiError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(receipt) = query(ledger, move |queries| Ok(queries.receipt(&id)?)).await? {
+            return Ok(Some(receipt));
+        }
+        if ledger.head().height > valid_until {
+            return Ok(None);
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Ok(None);
+        }
+        let next = tokio::time::timeout(remaining, next_block(&mut blocks)).await;
+        match next {
+            Err(_elapsed) => return Ok(None),
+            Ok(Some(executed)) => {
+                if let Some(receipt) = executed.receipts.iter().find(|r| r.tx_id == id) {
+                    return Ok(Some(receipt.clone()));
+                }
+            }
+            Ok(None) => {}
+        }
+    }
+}
+
+/// The next executed block, or `None` after [`POLL_INTERVAL`] (or when the feed lagged or
+/// closed): the caller then looks at the state itself.
+pub(crate) async fn next_block(
+    blocks: &mut broadcast::Receiver<Arc<Executed>>,
+) -> Option<Arc<Executed>> {
+    tokio::select! {
+        received = blocks.recv() => match received {
+            Ok(executed) => Some(executed),
+            Err(RecvError::Lagged(_)) => None,
+            Err(RecvError::Closed) => {
+                tokio::time::sleep(POLL_INTERVAL).await;
+                None
+            }
+        },
+        () = tokio::time::sleep(POLL_INTERVAL) => None,
+    }
+}
+
+/// The API error of a tx this node signed that the mempool refused.
+fn refused(err: AdmitError) -> ApiError {
+    match &err {
+        AdmitError::Rejected(rejection) if rejection.code != Code::DuplicateTx => {
+            let status = if WRONG_PARTY.contains(&rejection.code) {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            ApiError::new(
+                status,
+                rejection.code.as_str(),
+                format!("{}: nothing was submitted", rejection.message),
+            )
+        }
+        _ => admit_error(err),
+    }
+}
