@@ -20,7 +20,10 @@ use custodia_state::{
     Code, EventKind, Queries, RecordFilter, RecordStatus, RequestFilter, RequestStatus, StateError,
 };
 use duty::Duty;
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 use tokio::sync::broadcast::error::RecvError;
 use tracing::{debug, info, warn};
 
@@ -53,13 +56,53 @@ struct Pending {
     valid_until: u64,
 }
 
+/// The duties in flight, by duty and by tx id (a block's receipts are matched by tx id).
+#[derive(Default)]
+struct InFlight {
+    by_duty: BTreeMap<Duty, Pending>,
+    by_tx: HashMap<Digest, Duty>,
+}
+
+impl InFlight {
+    fn insert(&mut self, duty: Duty, pending: Pending) {
+        self.remove(&duty);
+        if let Some(tx_id) = pending.tx_id {
+            self.by_tx.insert(tx_id, duty);
+        }
+        self.by_duty.insert(duty, pending);
+    }
+
+    fn remove(&mut self, duty: &Duty) {
+        if let Some(Pending {
+            tx_id: Some(tx_id), ..
+        }) = self.by_duty.remove(duty)
+        {
+            self.by_tx.remove(&tx_id);
+        }
+    }
+
+    fn duty_of(&self, tx_id: &Digest) -> Option<Duty> {
+        self.by_tx.get(tx_id).copied()
+    }
+
+    /// The duties whose tx can no longer be included at `next` (or was never admitted), with
+    /// their anchors.
+    fn lapsed(&self, next: u64) -> Vec<(Duty, u64)> {
+        self.by_duty
+            .iter()
+            .filter(|(_, pending)| pending.valid_until < next)
+            .map(|(duty, pending)| (*duty, pending.anchor))
+            .collect()
+    }
+}
+
 struct Worker {
     ledger: Arc<Ledger>,
     keys: Arc<OrgKeys>,
     me: IdentityKey,
     supervisor: bool,
     auto_approve: bool,
-    pending: BTreeMap<Duty, Pending>,
+    pending: InFlight,
 }
 
 impl Worker {
@@ -75,7 +118,7 @@ impl Worker {
             me,
             supervisor,
             auto_approve: policy == ApprovalPolicy::Auto,
-            pending: BTreeMap::new(),
+            pending: InFlight::default(),
         }
     }
 
@@ -160,12 +203,7 @@ impl Worker {
     /// and redoes the ones whose tx can no longer be included.
     fn on_block(&mut self, executed: &Executed) {
         for receipt in &executed.receipts {
-            let ours = self
-                .pending
-                .iter()
-                .find(|(_, pending)| pending.tx_id == Some(receipt.tx_id))
-                .map(|(duty, _)| *duty);
-            if let Some(duty) = ours {
+            if let Some(duty) = self.pending.duty_of(&receipt.tx_id) {
                 self.pending.remove(&duty);
                 if receipt.is_ok() {
                     debug!(%duty, height = executed.height, "duty finalized");
@@ -222,13 +260,7 @@ impl Worker {
             }
         }
         let next = executed.height + 1;
-        let lapsed: Vec<(Duty, u64)> = self
-            .pending
-            .iter()
-            .filter(|(_, pending)| pending.valid_until < next)
-            .map(|(duty, pending)| (*duty, pending.anchor))
-            .collect();
-        new.extend(lapsed);
+        new.extend(self.pending.lapsed(next));
         self.perform(new);
     }
 
