@@ -175,13 +175,7 @@ impl Devnet {
         signal(pid, libc::SIGKILL);
         let wanted = format!("node {org} exited");
         let deadline = Instant::now() + Duration::from_secs(15);
-        while !self
-            .stderr
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|line| line.contains(&wanted))
-        {
+        while !self.said(&wanted) {
             assert!(
                 Instant::now() < deadline,
                 "the devnet did not report that {org}'s node died"
@@ -244,6 +238,15 @@ impl Devnet {
             }
         }
         killed
+    }
+
+    /// Whether the devnet said `text` on stderr so far.
+    pub fn said(&self, text: &str) -> bool {
+        self.stderr
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.contains(text))
     }
 
     /// Orgs whose node process still runs.
@@ -322,6 +325,11 @@ pub trait Expect: Sized {
 
 impl Expect for Run {
     fn fails(self, why: &str) -> Self {
+        eprintln!(
+            "{why}: exit {:?}, stderr: {}",
+            self.code,
+            self.stderr.trim_end()
+        );
         assert!(
             matches!(self.code, Some(code) if code != 0),
             "{why}: expected a non-zero exit, got {:?}; stdout: {}; stderr: {}",
