@@ -142,6 +142,25 @@ pub fn remaining(deadline: Instant) -> Duration {
         .max(Duration::from_secs(1))
 }
 
+/// Rows asked for per page when a list command reads every page.
+const PAGE: u64 = 1000;
+
+/// Every row of a paged listing: `page(offset, limit)` reads one page, until a short one.
+pub async fn all_pages<T, Page>(mut page: impl FnMut(u64, u64) -> Page) -> Result<Vec<T>>
+where
+    Page: Future<Output = custodia_client::Result<Vec<T>>>,
+{
+    let mut rows = Vec::new();
+    loop {
+        let next = page(rows.len() as u64, PAGE).await.map_err(explain)?;
+        let full = next.len() as u64 >= PAGE;
+        rows.extend(next);
+        if !full {
+            return Ok(rows);
+        }
+    }
+}
+
 /// The client's error, with a hint where the flags are the likely cause.
 pub fn explain(err: custodia_client::Error) -> anyhow::Error {
     match err.code() {

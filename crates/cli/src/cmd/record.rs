@@ -3,7 +3,7 @@
 //! metadata (never their values).
 
 use super::{
-    client_args::{GlobalArgs, WaitArgs, block_on, explain, finalized, remaining},
+    client_args::{GlobalArgs, WaitArgs, all_pages, block_on, explain, finalized, remaining},
     output::{Spinner, Table, cut, key_values, or_dash, print_json, print_stdout},
 };
 use crate::files;
@@ -17,8 +17,6 @@ use std::{collections::BTreeMap, path::PathBuf, time::Instant};
 
 /// Largest `--file` read (the chain's records are at most 1 MiB sealed by default).
 const MAX_FIELDS_FILE_BYTES: u64 = 16 << 20;
-/// Records asked for per page when listing.
-const PAGE: u64 = 1000;
 
 /// Arguments of `custodia record`.
 #[derive(Debug, clap::Args)]
@@ -218,18 +216,16 @@ async fn submit(client: &Client, record: &NewRecord, wait: &WaitArgs, json: bool
 }
 
 /// Every record `filter` selects, page after page.
-async fn list(client: &Client, mut filter: RecordFilter) -> Result<Vec<RecordView>> {
-    let mut records = Vec::new();
-    filter.limit = Some(PAGE);
-    loop {
-        filter.offset = Some(records.len() as u64);
-        let page = client.records(&filter).await.map_err(explain)?;
-        let full = page.records.len() as u64 >= PAGE;
-        records.extend(page.records);
-        if !full {
-            return Ok(records);
-        }
-    }
+async fn list(client: &Client, filter: RecordFilter) -> Result<Vec<RecordView>> {
+    all_pages(|offset, limit| {
+        let filter = RecordFilter {
+            offset: Some(offset),
+            limit: Some(limit),
+            ..filter.clone()
+        };
+        async move { Ok(client.records(&filter).await?.records) }
+    })
+    .await
 }
 
 fn table(records: &[RecordView]) -> String {

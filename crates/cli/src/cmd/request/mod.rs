@@ -2,23 +2,19 @@
 //! records (DESIGN §1 step 3), the supervisor and the providers decide (step 4), and the
 //! requester fetches the delivered fields, opened and verified by its node (steps 5–6).
 
-use super::{
-    client_args::{GlobalArgs, WaitArgs, block_on, explain, finalized, remaining},
-    output::{Spinner, Table, cut, key_values, or_dash, print_json, print_stdout},
-};
-use crate::files;
-use anyhow::{Result, anyhow, bail};
-use custodia_client::{
-    Client, Fetched, NewRequest, RecordId, RequestDetail, RequestFilter, RequestId, RequestStatus,
-    RequestTx, RequestView, Wait,
-};
-use std::{
-    path::{Path, PathBuf},
-    time::{Duration, Instant},
-};
+mod fetch;
+mod view;
 
-/// Requests asked for per page when listing.
-const PAGE: u64 = 1000;
+use super::{
+    client_args::{GlobalArgs, WaitArgs, all_pages, block_on, explain, finalized, remaining},
+    output::{Spinner, print_json, print_stdout},
+};
+use anyhow::Result;
+use custodia_client::{
+    Client, NewRequest, RecordId, RequestFilter, RequestId, RequestStatus, RequestTx, RequestView,
+    Wait,
+};
+use std::{path::PathBuf, time::Instant};
 
 /// Arguments of `custodia request`.
 #[derive(Debug, clap::Args)]
@@ -160,7 +156,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             if json {
                 print_json(&serde_json::json!({ "requests": requests }))
             } else {
-                print_stdout(&table(&requests))
+                print_stdout(&view::table(&requests))
             }
         }
         Command::Show(args) => {
@@ -168,7 +164,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             if json {
                 print_json(&request)
             } else {
-                print_stdout(&details(&request))
+                print_stdout(&view::details(&request))
             }
         }
         Command::Approve(args) => block_on(decide(
@@ -192,7 +188,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             &args.wait,
             json,
         )),
-        Command::Fetch(args) => block_on(fetch(&client, &args)),
+        Command::Fetch(args) => block_on(fetch::fetch(&client, &args)),
     }
 }
 
@@ -270,162 +266,23 @@ async fn decide(
     }
     Ok(())
 }
-
-async fn fetch(client: &Client, args: &FetchArgs) -> Result<()> {
-    if let Some(out) = &args.out
-        && out.exists()
-    {
-        bail!(
-            "{} exists: choose another --out (fetched data is never written over a file)",
-            out.display()
-        );
-    }
-    let spinner = Spinner::start(format!("waiting for the delivery of {}", args.id));
-    let wait = Wait::Finalized(Duration::from_secs(args.timeout));
-    let fetched = client.fetch(&args.id, wait).await.map_err(explain)?;
-    drop(spinner);
-    if let Some(record) = fetched.records.iter().find(|record| !record.verified) {
-        bail!(
-            "record {} of request {} does not match its provider's commitment: the delivery \
-             cannot be trusted; report it to the supervisor",
-            record.record_id,
-            args.id
-        );
-    }
-    let text = serde_json::to_string_pretty(&fetched)? + "\n";
-    match &args.out {
-        None => print_stdout(&text),
-        Some(out) => {
-            write_private(out, &text)?;
-            eprintln!("{}", summary(&fetched, out));
-            Ok(())
-        }
-    }
-}
-
-/// Writes fetched data to a new file only its owner can read.
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    files::create_private(path, text).map_err(|err| {
-        if files::already_exists(&err) {
-            anyhow!(
-                "{} exists: choose another --out (fetched data is never written over a file)",
-                path.display()
-            )
-        } else {
-            anyhow!("{}: cannot write the fetched data: {err}", path.display())
-        }
-    })
-}
-
-/// The line `request fetch --out` prints on stderr.
-fn summary(fetched: &Fetched, out: &Path) -> String {
-    let fields: usize = fetched.records.iter().map(|r| r.fields.len()).sum();
-    format!(
-        "wrote {} record(s), {fields} field(s), all verified against their providers' \
-         commitments, to {} (mode 0600)",
-        fetched.records.len(),
-        out.display()
-    )
-}
-
 /// Every request `filter` selects, page after page.
-async fn list(client: &Client, mut filter: RequestFilter) -> Result<Vec<RequestView>> {
-    let mut requests = Vec::new();
-    filter.limit = Some(PAGE);
-    loop {
-        filter.offset = Some(requests.len() as u64);
-        let page = client.requests(&filter).await.map_err(explain)?;
-        let full = page.requests.len() as u64 >= PAGE;
-        requests.extend(page.requests);
-        if !full {
-            return Ok(requests);
-        }
-    }
-}
-
-fn fields_text(fields: &[String]) -> String {
-    if fields.is_empty() {
-        "all".into()
-    } else {
-        fields.join(",")
-    }
-}
-
-fn table(requests: &[RequestView]) -> String {
-    let mut table = Table::new(&[
-        "REQUEST",
-        "REQUESTER",
-        "STATUS",
-        "RECORDS",
-        "FIELDS",
-        "EXPIRES",
-        "PURPOSE",
-    ]);
-    for request in requests {
-        table.row(vec![
-            request.request_id.to_string(),
-            request.requester.clone(),
-            request.status.to_string(),
-            request.record_ids.len().to_string(),
-            cut(&fields_text(&request.fields)),
-            request.expires_height.to_string(),
-            cut(&request.purpose),
-        ]);
-    }
-    table.render()
-}
-
-fn details(detail: &RequestDetail) -> String {
-    let request = &detail.request;
-    let status = match &request.reason {
-        Some(reason) => format!(
-            "{} at block {} ({reason})",
-            request.status, request.status_height
-        ),
-        None => format!("{} at block {}", request.status, request.status_height),
-    };
-    let records: Vec<String> = request.record_ids.iter().map(ToString::to_string).collect();
-    let delivery = detail.delivery.as_ref().map_or("-".to_string(), |d| {
-        format!(
-            "block {} (tx {}, {} sealed bytes)",
-            d.height, d.tx_id, d.sealed_bytes
-        )
-    });
-    let mut text = key_values(&[
-        ("request", request.request_id.to_string()),
-        ("requester", request.requester.clone()),
-        ("records", records.join(", ")),
-        ("fields", fields_text(&request.fields)),
-        ("purpose", request.purpose.clone()),
-        ("status", status),
-        (
-            "open",
-            format!(
-                "blocks {}..={} (ttl {})",
-                request.created_height, request.expires_height, request.ttl
-            ),
-        ),
-        ("delivery", delivery),
-    ]);
-    let mut decisions = Table::new(&["APPROVER", "DECISION", "BLOCK", "REASON"]);
-    for decision in &detail.decisions {
-        decisions.row(vec![
-            decision.org.clone(),
-            decision.decision.to_string(),
-            or_dash(decision.height),
-            cut(decision.reason.as_deref().unwrap_or("")),
-        ]);
-    }
-    text.push('\n');
-    text.push_str(&decisions.render());
-    text
+async fn list(client: &Client, filter: RequestFilter) -> Result<Vec<RequestView>> {
+    all_pages(|offset, limit| {
+        let filter = RequestFilter {
+            offset: Some(offset),
+            limit: Some(limit),
+            ..filter.clone()
+        };
+        async move { Ok(client.requests(&filter).await?.requests) }
+    })
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser as _;
-    use custodia_client::{Decision as Decided, DecisionState, DeliveryView, FetchedRecord};
 
     const REC_A: &str = "rec_000102030405060708090a0b0c0d0e0f";
     const REC_B: &str = "rec_0f0e0d0c0b0a09080706050403020100";
@@ -562,89 +419,5 @@ mod tests {
             (fetch.out, fetch.timeout),
             (Some(PathBuf::from("x.json")), 9)
         );
-    }
-
-    fn request() -> RequestDetail {
-        RequestDetail {
-            request: RequestView {
-                request_id: REQ.parse().unwrap(),
-                requester: "member-b".into(),
-                record_ids: vec![REC_A.parse().unwrap()],
-                fields: vec![],
-                purpose: "fraud check".into(),
-                ttl: 100,
-                created_height: 7,
-                expires_height: 107,
-                status: RequestStatus::Delivered,
-                status_height: 9,
-                reason: None,
-            },
-            decisions: vec![
-                Decided {
-                    org: "supervisor".into(),
-                    decision: DecisionState::Approved,
-                    reason: None,
-                    height: Some(8),
-                },
-                Decided {
-                    org: "member-a".into(),
-                    decision: DecisionState::Approved,
-                    reason: Some("fine".into()),
-                    height: Some(8),
-                },
-            ],
-            delivery: Some(DeliveryView {
-                height: 9,
-                tx_id: "ab".into(),
-                sealed_bytes: 99,
-            }),
-        }
-    }
-
-    #[test]
-    fn requests_print_as_tables() {
-        let detail = request();
-        assert_eq!(
-            table(std::slice::from_ref(&detail.request)),
-            "REQUEST                               REQUESTER  STATUS     RECORDS  FIELDS  EXPIRES  PURPOSE\n\
-             req_000102030405060708090a0b0c0d0e0f  member-b   delivered  1        all     107      fraud check\n"
-        );
-        let text = details(&detail);
-        assert!(text.contains("status:    delivered at block 9\n"), "{text}");
-        assert!(
-            text.contains("delivery:  block 9 (tx ab, 99 sealed bytes)\n"),
-            "{text}"
-        );
-        assert!(
-            text.ends_with(
-                "APPROVER    DECISION  BLOCK  REASON\n\
-                 supervisor  approved  8\n\
-                 member-a    approved  8      fine\n"
-            ),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn fetched_data_goes_to_a_new_private_file() {
-        use std::os::unix::fs::PermissionsExt as _;
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("fetched.json");
-        write_private(&out, "{}\n").unwrap();
-        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        let err = write_private(&out, "{}\n").unwrap_err().to_string();
-        assert!(err.contains("exists"), "{err}");
-        let fetched = Fetched {
-            request_id: REQ.parse().unwrap(),
-            records: vec![FetchedRecord {
-                record_id: REC_A.parse().unwrap(),
-                provider: "member-a".into(),
-                kind: "claim".into(),
-                fields: [("amount".to_string(), serde_json::json!(1))].into(),
-                verified: true,
-            }],
-        };
-        assert!(summary(&fetched, &out).starts_with("wrote 1 record(s), 1 field(s), all verified"));
     }
 }

@@ -1,5 +1,12 @@
 //! [`Client`]: one typed method per endpoint of the node's REST API.
 
+mod answer;
+mod connect;
+
+pub(crate) use answer::reason_of;
+use answer::{api_error, read_body, send_error};
+use connect::{parse_base, read_org_config};
+
 use crate::{
     Error, Result,
     events::EventStream,
@@ -11,7 +18,7 @@ use crate::{
 };
 use custodia_protocol::{RecordId, RequestId};
 use reqwest::{
-    Method, RequestBuilder, StatusCode, Url,
+    Method, RequestBuilder, Url,
     header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE},
 };
 use serde::{Serialize, de::DeserializeOwned};
@@ -32,10 +39,6 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 const WAIT_SLACK: Duration = Duration::from_secs(15);
 /// The API's longest wait.
 const MAX_WAIT_SECONDS: u64 = 600;
-/// Largest answer the client reads (a delivery is at most 8 MiB sealed by default).
-const MAX_ANSWER_BYTES: usize = 64 << 20;
-/// Most bytes of a non-JSON error answer quoted in the error.
-const MAX_QUOTED_BYTES: usize = 300;
 /// First and longest pause between two polls.
 const POLL_FIRST: Duration = Duration::from_millis(100);
 const POLL_MAX: Duration = Duration::from_secs(1);
@@ -430,186 +433,9 @@ fn push<T: ToString>(
     }
 }
 
-/// The base URL of `text`: `http://` is assumed when no scheme is given.
-fn parse_base(text: &str) -> Result<Url> {
-    let invalid = |reason: &str| Error::InvalidUrl {
-        url: text.to_string(),
-        reason: reason.to_string(),
-    };
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(invalid("it is empty"));
-    }
-    let full = if trimmed.contains("://") {
-        trimmed.to_string()
-    } else {
-        format!("http://{trimmed}")
-    };
-    let url = Url::parse(&full).map_err(|err| invalid(&err.to_string()))?;
-    if url.scheme() != "http" {
-        return Err(invalid(
-            "the node's API speaks plain HTTP on its own host: use an http:// URL",
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("it names no host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("it has a query or fragment"));
-    }
-    Ok(url)
-}
-
-/// The API address and token file of an organisation directory.
-fn read_org_config(dir: &Path) -> Result<(String, std::path::PathBuf)> {
-    /// The part of the node's `config.toml` the client reads.
-    #[derive(serde::Deserialize)]
-    struct OrgConfig {
-        api_listen: std::net::SocketAddr,
-        api_token_file: Option<std::path::PathBuf>,
-    }
-    let path = dir.join("config.toml");
-    let text = std::fs::read_to_string(&path).map_err(|err| Error::OrgDir {
-        path: path.clone(),
-        reason: format!(
-            "cannot read the node's config ({err}): pass the directory `custodia init` or \
-             `custodia devnet` made for the organisation, or --node URL --token TOKEN"
-        ),
-    })?;
-    let config: OrgConfig = toml::from_str(&text).map_err(|err| Error::OrgDir {
-        path: path.clone(),
-        reason: format!("not a node config: {}", err.message()),
-    })?;
-    let mut address = config.api_listen;
-    // A node listening on every interface is reached over loopback from its own host.
-    if address.ip().is_unspecified() {
-        address.set_ip(match address {
-            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-        });
-    }
-    let token_file = match config.api_token_file {
-        Some(file) if file.is_relative() => dir.join(file),
-        Some(file) => file,
-        None => dir.join("api.token"),
-    };
-    Ok((address.to_string(), token_file))
-}
-
-/// The error of a call that got no answer.
-fn send_error(url: &Url, err: reqwest::Error, timeout: Duration) -> Error {
-    let url = url.to_string();
-    if err.is_timeout() {
-        Error::TimedOut {
-            url,
-            seconds: timeout.as_secs(),
-        }
-    } else if err.is_connect() {
-        Error::Unreachable {
-            url,
-            reason: reason_of(&err),
-        }
-    } else {
-        Error::Transport {
-            url,
-            reason: reason_of(&err),
-        }
-    }
-}
-
-/// The innermost cause of `err`: what actually went wrong ("Connection refused").
-pub(crate) fn reason_of(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause: &dyn std::error::Error = err;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
-}
-
-/// Reads an answer's body, at most [`MAX_ANSWER_BYTES`].
-async fn read_body(
-    url: &Url,
-    mut response: reqwest::Response,
-    timeout: Duration,
-) -> Result<Vec<u8>> {
-    let status = response.status().as_u16();
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                    return Err(Error::Decode {
-                        url: url.to_string(),
-                        status,
-                        reason: format!("the answer is over {MAX_ANSWER_BYTES} bytes"),
-                    });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(body),
-            Err(err) => return Err(send_error(url, err, timeout)),
-        }
-    }
-}
-
-/// The error of a 4xx/5xx answer: the API's `{"error": {code, message}}`, or what the body
-/// says when it is not in that shape (a proxy's page, say).
-fn api_error(url: &Url, status: StatusCode, body: &[u8]) -> Error {
-    #[derive(serde::Deserialize)]
-    struct Envelope {
-        error: Body,
-    }
-    #[derive(serde::Deserialize)]
-    struct Body {
-        code: String,
-        message: String,
-    }
-    if let Ok(Envelope { error }) = serde_json::from_slice::<Envelope>(body) {
-        return Error::Api {
-            status: status.as_u16(),
-            code: error.code,
-            message: error.message,
-        };
-    }
-    let text = String::from_utf8_lossy(&body[..body.len().min(MAX_QUOTED_BYTES)])
-        .trim()
-        .to_string();
-    let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
-    Error::Api {
-        status: status.as_u16(),
-        code: format!("http_{}", status.as_u16()),
-        message: if text.is_empty() {
-            format!("{url} answered {reason}")
-        } else {
-            format!("{url} answered {reason}: {text}")
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_base_url_without_scheme_is_http_and_others_are_refused() {
-        assert_eq!(
-            parse_base("127.0.0.1:8001").unwrap().as_str(),
-            "http://127.0.0.1:8001/"
-        );
-        assert_eq!(
-            parse_base("http://node:8001/").unwrap().as_str(),
-            "http://node:8001/"
-        );
-        for bad in [
-            "",
-            "https://node:8001",
-            "ftp://x",
-            "http://",
-            "http://a:1/?x=1",
-        ] {
-            assert!(parse_base(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn paths_join_the_base_whatever_its_trailing_slash() {
@@ -639,39 +465,5 @@ mod tests {
             Some(600)
         );
         assert_eq!(Wait::DEFAULT.seconds(), Some(30));
-    }
-
-    #[test]
-    fn error_answers_keep_the_apis_code_or_quote_the_body() {
-        let url = Url::parse("http://a:1/v1/x").unwrap();
-        let err = api_error(
-            &url,
-            StatusCode::NOT_FOUND,
-            br#"{"error":{"code":"record_not_found","message":"no such record"}}"#,
-        );
-        assert_eq!(err.code(), Some("record_not_found"));
-        assert_eq!(err.status(), Some(404));
-        assert!(err.to_string().starts_with("no such record"), "{err}");
-        let err = api_error(&url, StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>");
-        assert_eq!(err.code(), Some("http_502"));
-        assert!(err.to_string().contains("bad gateway"), "{err}");
-    }
-
-    #[test]
-    fn an_org_dir_gives_the_api_address_and_token() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("config.toml"),
-            "org = \"member-a\"\napi_listen = \"0.0.0.0:8123\"\np2p_listen = \"127.0.0.1:7001\"\n",
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("api.token"), "s3cret\n").unwrap();
-        let client = Client::from_org_dir(dir.path()).unwrap();
-        assert_eq!(client.base_url(), "http://127.0.0.1:8123");
-        assert_eq!(client.token, "s3cret");
-
-        let empty = tempfile::tempdir().unwrap();
-        let err = Client::from_org_dir(empty.path()).unwrap_err().to_string();
-        assert!(err.contains("config.toml"), "{err}");
     }
 }
