@@ -32,6 +32,8 @@ enum Command {
     Devnet(cmd::devnet::Args),
     /// Run the whole flow, narrated, on an ephemeral local network; exit 0 if every step verified.
     Demo(cmd::demo::Args),
+    /// Measure throughput and latency on a local network, next to the machine's limit.
+    Bench(cmd::bench::Args),
     /// Show the node's chain, organisation, head, peers and mempool.
     Status(cmd::status::Args),
     /// Submit, list and show data records.
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Node(args) => cmd::node::run(args),
         Command::Devnet(args) => cmd::devnet::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Bench(args) => cmd::bench::run(args, &cli.global),
         Command::Status(args) => cmd::status::run(args, &cli.global),
         Command::Record(args) => cmd::record::run(args, &cli.global),
         Command::Request(args) => cmd::request::run(args, &cli.global),

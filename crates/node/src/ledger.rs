@@ -6,10 +6,7 @@
 //! are taken state first, then mempool, and never held across an `.await`.
 
 use crate::mempool::{AdmitError, Mempool, MempoolLimits};
-use custodia_protocol::{
-    Digest, Genesis, Params, Tx,
-    tx::{TxError, verify_signatures_of},
-};
+use custodia_protocol::{Digest, Genesis, Params, Tx, tx::verify_signatures_of};
 use custodia_state::{Code, Event, Queries, Receipt, Rejection, State, StateError, StateReader};
 use std::{
     collections::HashSet,
@@ -160,18 +157,44 @@ impl Ledger {
     /// Admits a tx from this node's users: checks it, holds it in the mempool and gossips it
     /// to the peers. Returns its id.
     pub fn submit(&self, tx: Tx) -> Result<Digest, AdmitError> {
+        // Verify before taking the locks (applying blocks needs the state meanwhile); a tx
+        // that fails goes through the checks in their order, for the error they give.
+        let verified = self.holds(&tx) || tx.verify_signature();
         let tx = Arc::new(tx);
-        let id = self.admit_with(tx.clone(), false)?;
-        if let Some(gossip) = lock(&self.gossip).as_ref() {
-            let _ = gossip.send(tx);
-        }
+        let id = self.admit_with(tx.clone(), verified)?;
+        self.gossip(tx);
         Ok(id)
+    }
+
+    /// Admits a batch of txs from this node's users (the API), verifying their signatures in
+    /// one batch, and gossips the ones admitted. One result per tx, in order.
+    pub fn submit_batch(&self, txs: Vec<Tx>) -> Vec<Result<Digest, AdmitError>> {
+        let bad = self.unverifiable(&txs);
+        self.admit_all(txs, &bad, true)
+    }
+
+    /// Admits txs this node signed itself (its role workers' duties), without verifying their
+    /// signatures again, and gossips the ones admitted. One result per tx, in order.
+    pub fn submit_own(&self, txs: Vec<Tx>) -> Vec<Result<Digest, AdmitError>> {
+        self.admit_all(txs, &HashSet::new(), true)
     }
 
     /// Admits a batch of txs a peer gossiped, verifying their signatures in one batch (they
     /// are not gossiped again: every peer got them from the origin). One result per tx.
     pub fn admit_gossiped(&self, txs: Vec<Tx>) -> Vec<Result<Digest, AdmitError>> {
-        // Txs already held were verified on their way in: verify the others, in one batch.
+        let bad = self.unverifiable(&txs);
+        self.admit_all(txs, &bad, false)
+    }
+
+    /// Whether the mempool holds `tx` (its signature was verified on its way in: the
+    /// admission reports it as a duplicate).
+    fn holds(&self, tx: &Tx) -> bool {
+        lock(&self.mempool).contains(&tx.id())
+    }
+
+    /// The positions of the txs of `txs` whose signature fails, verified in one batch outside
+    /// the locks (txs the mempool holds were verified on their way in).
+    fn unverifiable(&self, txs: &[Tx]) -> HashSet<usize> {
         let unverified: Vec<usize> = {
             let mempool = lock(&self.mempool);
             (0..txs.len())
@@ -179,21 +202,39 @@ impl Ledger {
                 .collect()
         };
         let refs: Vec<&Tx> = unverified.iter().map(|&i| &txs[i]).collect();
-        let bad: HashSet<usize> = verify_signatures_of(&refs)
+        verify_signatures_of(&refs)
             .into_iter()
             .map(|j| unverified[j])
-            .collect();
+            .collect()
+    }
+
+    /// Admits `txs` whose signatures verified (but those at `bad`); gossips the admitted ones
+    /// when `gossip`.
+    fn admit_all(
+        &self,
+        txs: Vec<Tx>,
+        bad: &HashSet<usize>,
+        gossip: bool,
+    ) -> Vec<Result<Digest, AdmitError>> {
         txs.into_iter()
             .enumerate()
             .map(|(i, tx)| {
-                if bad.contains(&i) {
-                    return Err(AdmitError::Invalid(TxError::BadSignature {
-                        signer: hex::encode(tx.signer.as_ref()),
-                    }));
+                // A tx whose signature failed goes through every check in their order, for
+                // the error they give (a wrong chain, say, before the signature).
+                let tx = Arc::new(tx);
+                let id = self.admit_with(tx.clone(), !bad.contains(&i))?;
+                if gossip {
+                    self.gossip(tx);
                 }
-                self.admit_with(Arc::new(tx), true)
+                Ok(id)
             })
             .collect()
+    }
+
+    fn gossip(&self, tx: Arc<Tx>) {
+        if let Some(gossip) = lock(&self.gossip).as_ref() {
+            let _ = gossip.send(tx);
+        }
     }
 
     fn admit_with(&self, tx: Arc<Tx>, signature_verified: bool) -> Result<Digest, AdmitError> {

@@ -21,12 +21,18 @@ use std::{net::SocketAddr, num::NonZeroUsize, time::Duration};
 /// Namespace of p2p handshakes (DESIGN §3).
 pub const P2P_NAMESPACE: &[u8] = b"_CUSTODIA_P2P";
 
+// Each quota also sizes memory: p2p preallocates, per channel, one queue slot per message of
+// one second's burst for every peer (and as many again in its outbound router), so 10,000/s
+// on four channels cost ~350 MiB of resident queues per node. The quotas are a few times what
+// a busy chain sends: simplex sends a handful of votes and certificates per view, and views
+// take at least ~10 ms even on loopback.
+
 /// Messages per second each peer may send on a consensus channel.
-pub const QUOTA_CONSENSUS: Quota = Quota::per_second(NZU32!(10_000));
+pub const QUOTA_CONSENSUS: Quota = Quota::per_second(NZU32!(1_000));
 /// Messages per second each peer may send on the block broadcast channel.
-pub const QUOTA_BLOCKS: Quota = Quota::per_second(NZU32!(1_000));
-/// Gossip batches per second each peer may send.
-pub const QUOTA_MEMPOOL: Quota = Quota::per_second(NZU32!(1_000));
+pub const QUOTA_BLOCKS: Quota = Quota::per_second(NZU32!(256));
+/// Gossip batches per second each peer may send (one per 20 ms is the gossip's pace).
+pub const QUOTA_MEMPOOL: Quota = Quota::per_second(NZU32!(256));
 
 /// The handshake: Sake authentication with the organisation's identity key, then an encrypted
 /// (ChaCha20-Poly1305) stream.
@@ -62,6 +68,8 @@ pub fn config(
         NZUsize!(4_096),
     );
     config.allow_private_ips = allow_private_ips;
+    // One peer set, fixed by the genesis (sizes the per-channel queues: see the quotas).
+    config.tracked_peer_sets = NZUsize!(1);
     // A restarted peer should be dialled again within seconds, not a minute.
     config.peer_connection_cooldown = Duration::from_secs(2);
     config.dial_frequency = Duration::from_millis(500);

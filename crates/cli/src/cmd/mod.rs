@@ -1,6 +1,7 @@
 //! One module per `custodia` subcommand: each owns its clap `Args` and a `run` function.
 
 pub mod audit;
+pub mod bench;
 pub mod client_args;
 pub mod demo;
 pub mod devnet;

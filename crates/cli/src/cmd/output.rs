@@ -139,6 +139,23 @@ pub fn print_stdout(text: &str) -> Result<()> {
         .context("cannot write to stdout")
 }
 
+/// A progress bar of `len` steps on stderr, labelled `message`; hidden when stderr is not a
+/// terminal. Finish it with `finish_and_clear`.
+pub fn progress_bar(len: u64, message: impl Into<String>) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:32}] {human_pos}/{human_len} ({elapsed})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(message.into());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
 /// A spinner on stderr while the command waits; cleared when dropped. Hidden when stderr is
 /// not a terminal, so logs and pipes stay clean.
 pub struct Spinner(ProgressBar);

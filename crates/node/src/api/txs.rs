@@ -151,12 +151,7 @@ async fn submit_batch(ctx: Arc<ApiContext>, body: Bytes) -> Result<Response, Api
         )
     })?;
     let ledger = ctx.ledger.clone();
-    let outcomes = blocking(move || {
-        txs.into_iter()
-            .map(|tx| ledger.submit(tx))
-            .collect::<Vec<_>>()
-    })
-    .await?;
+    let outcomes = blocking(move || ledger.submit_batch(txs)).await?;
     let all_full = !outcomes.is_empty()
         && outcomes
             .iter()

@@ -15,7 +15,7 @@ pub mod supervisor;
 
 use crate::{AdmitError, Ledger, config::ApprovalPolicy, ledger::Executed};
 use commonware_runtime::{Handle, Spawner};
-use custodia_protocol::{Body, Digest, IdentityKey, OrgKeys, Role};
+use custodia_protocol::{Body, Digest, IdentityKey, OrgKeys, Role, tx::TxError};
 use custodia_state::{
     Code, EventKind, Queries, RecordFilter, RecordStatus, RequestFilter, RequestStatus, StateError,
 };
@@ -273,61 +273,112 @@ impl Worker {
         let params = *self.ledger.params();
         let window = duty::window_blocks(&params);
         let next = self.ledger.head().height + 1;
-        let built = self.ledger.query(|queries| {
-            let mut built = Vec::with_capacity(duties.len());
+        // Read what each duty needs; opening records waits until the state is released.
+        let read = self.ledger.query(|queries| {
+            let mut read = Vec::with_capacity(duties.len());
             for (duty, anchor) in duties {
                 let valid_until = duty::valid_until(anchor, next, window);
-                let body = self.body(queries, &duty, valid_until)?;
-                built.push((duty, anchor, valid_until, body));
+                let work = match duty {
+                    Duty::Attest(record_id) => {
+                        supervisor::submitted(queries, &record_id)?.map(Work::Attest)
+                    }
+                    _ => self.body(queries, &duty, valid_until)?.map(Work::Ready),
+                };
+                read.push((duty, anchor, valid_until, work));
             }
-            Ok(built)
+            Ok(read)
         });
-        let built = match built {
-            Ok(built) => built,
+        let read = match read {
+            Ok(read) => read,
             Err(err) => {
                 warn!(%err, "role workers cannot read the state; retrying at the next block");
                 return;
             }
         };
-        for (duty, anchor, valid_until, body) in built {
-            let Some(body) = body else {
+        // Open, check and sign on every core: the supervisor opens every record submitted.
+        let keys = &*self.keys;
+        let signed = parallel_map(read, |(duty, anchor, valid_until, work)| {
+            let tx = work.map(|work| {
+                let body = match work {
+                    Work::Attest(record) => supervisor::attestation(&chain, keys, &params, &record),
+                    Work::Ready(body) => body,
+                };
+                duty::sign(keys, chain, &duty, valid_until, body)
+            });
+            (duty, anchor, valid_until, tx)
+        });
+        let mut owed = Vec::with_capacity(signed.len());
+        let mut txs = Vec::with_capacity(signed.len());
+        for (duty, anchor, valid_until, tx) in signed {
+            match tx {
                 // Done already, or no longer owed (cancelled, decided, not a party).
+                None => self.pending.remove(&duty),
+                Some(tx) => {
+                    owed.push((duty, anchor, valid_until, tx.id()));
+                    txs.push(tx);
+                }
+            }
+        }
+        let outcomes = self.ledger.submit_own(txs);
+        let mut submitted = 0;
+        for ((duty, anchor, valid_until, tx_id), outcome) in owed.into_iter().zip(outcomes) {
+            submitted += usize::from(self.settle(duty, anchor, valid_until, tx_id, outcome));
+        }
+        if submitted > 0 {
+            info!(submitted, next, "role workers submitted duty transactions");
+        }
+    }
+
+    /// Follows up on the admission of a duty's tx; returns whether the tx is now pending.
+    fn settle(
+        &mut self,
+        duty: Duty,
+        anchor: u64,
+        valid_until: u64,
+        tx_id: Digest,
+        admitted: Result<Digest, AdmitError>,
+    ) -> bool {
+        let retry = Pending {
+            anchor,
+            tx_id: None,
+            valid_until: 0,
+        };
+        match admitted {
+            Ok(_) | Err(AdmitError::Duplicate(_)) => {
+                debug!(%duty, valid_until, tx = %hex::encode(tx_id), "duty submitted");
+                let pending = Pending {
+                    anchor,
+                    tx_id: Some(tx_id),
+                    valid_until,
+                };
+                self.pending.insert(duty, pending);
+                true
+            }
+            Err(AdmitError::Rejected(rejection)) if rejection.code == Code::DuplicateTx => {
+                // This window's tx is on the chain already (seen before a restart).
                 self.pending.remove(&duty);
-                continue;
-            };
-            let tx = duty::sign(&self.keys, chain, &duty, valid_until, body);
-            let tx_id = tx.id();
-            match self.ledger.submit(tx) {
-                Ok(_) | Err(AdmitError::Duplicate(_)) => {
-                    info!(%duty, valid_until, tx = %hex::encode(tx_id), "duty submitted");
-                    self.pending.insert(
-                        duty,
-                        Pending {
-                            anchor,
-                            tx_id: Some(tx_id),
-                            valid_until,
-                        },
-                    );
-                }
-                Err(AdmitError::Rejected(rejection)) if rejection.code == Code::DuplicateTx => {
-                    // This window's tx is on the chain already (seen before a restart).
-                    self.pending.remove(&duty);
-                }
-                Err(err @ (AdmitError::Full { .. } | AdmitError::Unavailable(_))) => {
-                    warn!(%duty, %err, "duty not admitted; retrying at the next block");
-                    self.pending.insert(
-                        duty,
-                        Pending {
-                            anchor,
-                            tx_id: None,
-                            valid_until: 0,
-                        },
-                    );
-                }
-                Err(err) => {
-                    warn!(%duty, %err, "duty refused by admission; dropped");
-                    self.pending.remove(&duty);
-                }
+                false
+            }
+            Err(err @ (AdmitError::Full { .. } | AdmitError::Unavailable(_))) => {
+                warn!(%duty, %err, "duty not admitted; retrying at the next block");
+                self.pending.insert(duty, retry);
+                false
+            }
+            Err(AdmitError::Invalid(TxError::OutsideWindow {
+                valid_until,
+                height,
+                ..
+            })) if valid_until < height => {
+                // The chain passed the window's end while the tx was being made: no tx of
+                // this window can be included any more, so the next window's is made.
+                debug!(%duty, valid_until, height, "duty window passed; retrying in the next");
+                self.pending.insert(duty, retry);
+                false
+            }
+            Err(err) => {
+                warn!(%duty, %err, "duty refused by admission; dropped");
+                self.pending.remove(&duty);
+                false
             }
         }
     }
@@ -341,13 +392,11 @@ impl Worker {
     ) -> Result<Option<Body>, StateError> {
         let chain = self.ledger.chain();
         match duty {
-            Duty::Attest(record_id) => supervisor::attestation(
-                &chain,
-                &self.keys,
-                self.ledger.params(),
-                queries,
-                record_id,
-            ),
+            Duty::Attest(record_id) => {
+                Ok(supervisor::submitted(queries, record_id)?.map(|record| {
+                    supervisor::attestation(&chain, &self.keys, self.ledger.params(), &record)
+                }))
+            }
             Duty::Deliver(request_id) => {
                 match supervisor::delivery(&chain, &self.keys, queries, request_id, valid_until) {
                     Ok(body) => Ok(body),
@@ -377,6 +426,43 @@ impl Worker {
     }
 }
 
+/// What a duty's tx is made from.
+enum Work {
+    /// A record to open and judge.
+    Attest(supervisor::Submitted),
+    /// The body, ready.
+    Ready(Body),
+}
+
+/// `items` mapped by `f` on every core (in order); inline when there are few.
+fn parallel_map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    const INLINE_BELOW: usize = 32;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < INLINE_BELOW {
+        return items.into_iter().map(f).collect();
+    }
+    let per_thread = items.len().div_ceil(threads);
+    let mut items = items.into_iter();
+    let chunks: Vec<Vec<T>> = (0..threads)
+        .map(|_| items.by_ref().take(per_thread).collect())
+        .collect();
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| scope.spawn(move || chunk.into_iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 /// Calls `each` on every row of a paged query.
 fn for_each_page<T, E: Into<StateError>>(
     mut page: impl FnMut(u64) -> Result<Vec<T>, E>,
@@ -391,5 +477,49 @@ fn for_each_page<T, E: Into<StateError>>(
             return Ok(());
         }
         offset += count;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mempool::MempoolLimits;
+    use custodia_protocol::{
+        Params, RecordId,
+        testing::{consortium_keys, genesis_of},
+    };
+
+    #[test]
+    fn parallel_map_keeps_the_order() {
+        let items: Vec<u64> = (0..1000).collect();
+        let doubled = parallel_map(items, |i| i * 2);
+        assert_eq!(doubled, (0..1000).map(|i| i * 2).collect::<Vec<_>>());
+        assert_eq!(parallel_map(vec![3u8], |i| i + 1), vec![4]);
+    }
+
+    #[test]
+    fn a_duty_whose_window_passed_during_admission_is_made_again_not_dropped() {
+        let keys = consortium_keys(4);
+        let ledger = Ledger::open(
+            genesis_of(&keys, Params::default()),
+            None,
+            MempoolLimits::default(),
+        )
+        .unwrap();
+        let supervisor = Arc::new(keys.into_iter().next().unwrap());
+        let mut worker = Worker::new(ledger, supervisor, ApprovalPolicy::Manual);
+        let duty = Duty::Attest(RecordId([7; 16]));
+        let passed = AdmitError::Invalid(TxError::OutsideWindow {
+            valid_until: 300,
+            height: 301,
+            max_ttl: 600,
+        });
+        assert!(!worker.settle(duty, 0, 300, Digest::from([1; 32]), Err(passed)));
+        // Still owed: made again (in the next window) at the next block.
+        assert_eq!(worker.pending.lapsed(302), vec![(duty, 0)]);
+
+        let other = AdmitError::Invalid(TxError::Malformed("bad".into()));
+        assert!(!worker.settle(duty, 0, 300, Digest::from([1; 32]), Err(other)));
+        assert!(worker.pending.lapsed(302).is_empty());
     }
 }

@@ -8,7 +8,7 @@ use custodia_protocol::{
     hash::sha256,
     record::{RecordError, check_kind_and_tags, open_record},
 };
-use custodia_state::{Queries, RecordStatus, RequestStatus, StateError};
+use custodia_state::{Queries, RecordRow, RecordStatus, RequestStatus, StateError};
 
 /// Domain of the seeds deliveries are sealed with.
 const DELIVERY_SEED_DOMAIN: &[u8] = b"custodia/worker/delivery-seed/v1";
@@ -38,14 +38,18 @@ pub enum DeliverError {
     Bundle(#[from] DeliveryError),
 }
 
-/// The supervisor's verdict on `record_id`, or `None` when it is not awaiting one.
-pub fn attestation(
-    chain: &Digest,
-    keys: &OrgKeys,
-    params: &Params,
+/// A submitted record awaiting the supervisor's verdict, read from the state.
+pub struct Submitted {
+    row: RecordRow,
+    sealed: Vec<u8>,
+}
+
+/// Reads `record_id` if it awaits the supervisor's verdict (`None` otherwise). The verdict
+/// itself ([`attestation`]) needs no state, so many can be made in parallel.
+pub fn submitted(
     queries: &Queries<'_>,
     record_id: &RecordId,
-) -> Result<Option<Body>, StateError> {
+) -> Result<Option<Submitted>, StateError> {
     let Some(row) = queries.record(record_id)? else {
         return Ok(None);
     };
@@ -55,6 +59,12 @@ pub fn attestation(
     let Some(sealed) = queries.record_sealed(record_id)? else {
         return Ok(None);
     };
+    Ok(Some(Submitted { row, sealed }))
+}
+
+/// The supervisor's verdict on a submitted record: opens it and checks it.
+pub fn attestation(chain: &Digest, keys: &OrgKeys, params: &Params, record: &Submitted) -> Body {
+    let Submitted { row, sealed } = record;
     let verdict = if sealed.len() as u64 > params.max_record_bytes {
         Err(format!(
             "the sealed record has {} bytes, over the limit of {}",
@@ -64,7 +74,7 @@ pub fn attestation(
     } else if let Err(err) = check_kind_and_tags(&row.kind, &row.tags) {
         Err(reason_of(&err))
     } else {
-        open_record(chain, &keys.encryption, &row.header(), &sealed)
+        open_record(chain, &keys.encryption, &row.header(), sealed)
             .map(|fields| fields.len())
             .map_err(|err| reason_of(&err))
     };
@@ -75,11 +85,11 @@ pub fn attestation(
         ),
         Err(reason) => (false, reason),
     };
-    Ok(Some(Body::AttestRecord {
-        record_id: *record_id,
+    Body::AttestRecord {
+        record_id: row.record_id,
         accepted,
         reason,
-    }))
+    }
 }
 
 /// A rejection reason for the chain: what failed, without any content of the record.
