@@ -15,8 +15,12 @@ use std::{
 };
 use tokio::sync::{broadcast, mpsc, watch};
 
-/// How many executed blocks a slow subscriber may lag before it misses some.
-const EXECUTED_FEED_CAPACITY: usize = 1024;
+/// How many executed blocks a slow subscriber may lag before it misses some. The feed holds
+/// every block a subscriber has not read yet (receipts and events: ~300 KiB for a block of
+/// 1,000 txs), so this bounds memory: at 1,024 a supervisor whose worker lagged under load
+/// held ~400 MiB. A subscriber that misses blocks recovers (the workers rescan the state, an
+/// SSE client gets `event: lagged` and reads the blocks).
+const EXECUTED_FEED_CAPACITY: usize = 128;
 
 /// The last applied block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -250,6 +250,20 @@ impl<'a> Queries<'a> {
             .optional()
     }
 
+    /// Every record awaiting the supervisor's verdict, oldest first: its id and submission
+    /// height (one pass over an index; what the supervisor's node scans for at start).
+    pub fn records_awaiting_verdict(&self) -> rusqlite::Result<Vec<(RecordId, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT record_id, submitted_height FROM records WHERE status = 'submitted' \
+             ORDER BY submitted_height, record_id",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            let id = record_id_from_blob(&row.get::<_, Vec<u8>>(0)?, "records.record_id")?;
+            Ok((id, row.get::<_, i64>(1)? as u64))
+        })?;
+        rows.collect()
+    }
+
     /// Records matching `filter`, oldest first.
     pub fn records(&self, filter: &RecordFilter) -> rusqlite::Result<Vec<RecordRow>> {
         let mut clauses = Vec::new();

@@ -57,3 +57,20 @@ fn a_height_without_a_block_or_without_txs_has_no_receipts() {
         1
     );
 }
+
+#[test]
+fn the_records_awaiting_a_verdict_are_the_submitted_ones_oldest_first() {
+    let mut c = Consortium::new();
+    let accepted = c.accepted_record(MEMBER_A, &[("amount", json!(1))]);
+    let (first, tx) = c.submit_tx(MEMBER_A, "claim", &[("amount", json!(2))]);
+    let first_height = c.apply(vec![tx]).height;
+    let (second, tx) = c.submit_tx(MEMBER_B, "claim", &[("amount", json!(3))]);
+    let second_height = c.apply(vec![tx]).height;
+
+    let awaiting = c.state.queries().records_awaiting_verdict().unwrap();
+    assert_eq!(
+        awaiting,
+        vec![(first, first_height), (second, second_height)]
+    );
+    assert!(!awaiting.iter().any(|(id, _)| *id == accepted));
+}

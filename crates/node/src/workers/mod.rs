@@ -16,12 +16,10 @@ pub mod supervisor;
 use crate::{AdmitError, Ledger, config::ApprovalPolicy, ledger::Executed};
 use commonware_runtime::{Handle, Spawner};
 use custodia_protocol::{Body, Digest, IdentityKey, OrgKeys, Role, tx::TxError};
-use custodia_state::{
-    Code, EventKind, Queries, RecordFilter, RecordStatus, RequestFilter, RequestStatus, StateError,
-};
+use custodia_state::{Code, EventKind, Queries, RequestFilter, RequestStatus, StateError};
 use duty::Duty;
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
     sync::Arc,
 };
 use tokio::sync::broadcast::error::RecvError;
@@ -31,6 +29,10 @@ use tracing::{debug, info, warn};
 const AUTO_APPROVAL_REASON: &str = "approved by the organisation's automatic policy";
 /// Rows read per page when scanning the state for undone duties.
 const SCAN_PAGE: u64 = 1024;
+/// Duties read, opened, signed and submitted together (bounds the records held in memory).
+const PERFORM_CHUNK: usize = 1024;
+/// Most duty txs waiting for a block at once (a few blocks' worth under load).
+const MAX_IN_FLIGHT: usize = 16_384;
 
 /// Starts the role workers of the organisation holding `keys` on a thread of their own (they
 /// open and seal records).
@@ -81,6 +83,23 @@ impl InFlight {
         }
     }
 
+    /// Duties in flight.
+    fn len(&self) -> usize {
+        self.by_duty.len()
+    }
+
+    /// Whether `duty` is in flight.
+    fn contains(&self, duty: &Duty) -> bool {
+        self.by_duty.contains_key(duty)
+    }
+
+    /// Whether `duty`'s tx was admitted and can still be included at `next`.
+    fn awaits_block(&self, duty: &Duty, next: u64) -> bool {
+        self.by_duty
+            .get(duty)
+            .is_some_and(|pending| pending.tx_id.is_some() && pending.valid_until >= next)
+    }
+
     fn duty_of(&self, tx_id: &Digest) -> Option<Duty> {
         self.by_tx.get(tx_id).copied()
     }
@@ -103,6 +122,11 @@ struct Worker {
     supervisor: bool,
     auto_approve: bool,
     pending: InFlight,
+    /// Duties found but not yet made: at most [`MAX_IN_FLIGHT`] duty txs wait for a block at
+    /// once, so a backlog of records does not flood the mempool (and memory) with verdicts
+    /// the chain takes minutes to include, and the worker keeps up with the feed.
+    backlog: VecDeque<(Duty, u64)>,
+    in_backlog: HashSet<Duty>,
 }
 
 impl Worker {
@@ -119,6 +143,8 @@ impl Worker {
             supervisor,
             auto_approve: policy == ApprovalPolicy::Auto,
             pending: InFlight::default(),
+            backlog: VecDeque::new(),
+            in_backlog: HashSet::new(),
         }
     }
 
@@ -145,7 +171,13 @@ impl Worker {
     fn scan(&mut self) {
         let found = self.ledger.query(|queries| self.undone(queries));
         match found {
-            Ok(duties) => {
+            Ok(mut duties) => {
+                // Duties whose tx waits for a block already need nothing (a lapsed one is
+                // redone at the next block).
+                let next = self.ledger.head().height + 1;
+                duties.retain(|(duty, _)| {
+                    !self.pending.awaits_block(duty, next) && !self.in_backlog.contains(duty)
+                });
                 if !duties.is_empty() {
                     info!(duties = duties.len(), "role workers found undone duties");
                 }
@@ -160,17 +192,13 @@ impl Worker {
     fn undone(&self, queries: &Queries<'_>) -> Result<Vec<(Duty, u64)>, StateError> {
         let mut duties = Vec::new();
         if self.supervisor {
-            for_each_page(
-                |offset| {
-                    queries.records(&RecordFilter {
-                        status: Some(RecordStatus::Submitted),
-                        offset,
-                        limit: SCAN_PAGE,
-                        ..Default::default()
-                    })
-                },
-                |row| duties.push((Duty::Attest(row.record_id), row.submitted_height)),
-            )?;
+            // One pass over an index, not pages: under load this backlog can be 100,000 long.
+            duties.extend(
+                queries
+                    .records_awaiting_verdict()?
+                    .into_iter()
+                    .map(|(id, height)| (Duty::Attest(id), height)),
+            );
             for_each_page(
                 |offset| {
                     queries.requests(&RequestFilter {
@@ -262,13 +290,47 @@ impl Worker {
         let next = executed.height + 1;
         new.extend(self.pending.lapsed(next));
         self.perform(new);
+        self.perform_backlog();
     }
 
-    /// Builds, signs and submits the tx of each duty still undone in the state.
+    /// Builds, signs and submits the tx of each duty still undone in the state, a bounded
+    /// number at a time (a rescan under load can find a hundred thousand records to open);
+    /// duties beyond [`MAX_IN_FLIGHT`] wait in the backlog.
     fn perform(&mut self, duties: Vec<(Duty, u64)>) {
-        if duties.is_empty() {
+        let mut now = Vec::new();
+        for (duty, anchor) in duties {
+            // Redoing a duty in flight (a lapsed one) takes no more room.
+            // Only verdicts come in bulk; deliveries and decisions are made at once.
+            let bulk = matches!(duty, Duty::Attest(_));
+            let room = self.pending.len() + now.len() < MAX_IN_FLIGHT;
+            if !bulk || room || self.pending.contains(&duty) {
+                now.push((duty, anchor));
+            } else if self.in_backlog.insert(duty) {
+                self.backlog.push_back((duty, anchor));
+            }
+        }
+        let mut now = now.into_iter().peekable();
+        while now.peek().is_some() {
+            let chunk: Vec<(Duty, u64)> = now.by_ref().take(PERFORM_CHUNK).collect();
+            self.perform_chunk(chunk);
+        }
+    }
+
+    /// Makes duties of the backlog while there is room for them.
+    fn perform_backlog(&mut self) {
+        let room = MAX_IN_FLIGHT.saturating_sub(self.pending.len());
+        let take = room.min(self.backlog.len());
+        if take == 0 {
             return;
         }
+        let duties: Vec<(Duty, u64)> = self.backlog.drain(..take).collect();
+        for (duty, _) in &duties {
+            self.in_backlog.remove(duty);
+        }
+        self.perform(duties);
+    }
+
+    fn perform_chunk(&mut self, duties: Vec<(Duty, u64)>) {
         let chain = self.ledger.chain();
         let params = *self.ledger.params();
         let window = duty::window_blocks(&params);
@@ -488,6 +550,71 @@ mod tests {
         Params, RecordId,
         testing::{consortium_keys, genesis_of},
     };
+
+    #[test]
+    fn only_a_duty_admitted_and_still_includable_awaits_a_block() {
+        let mut in_flight = InFlight::default();
+        let (admitted, refused) = (
+            Duty::Attest(RecordId([1; 16])),
+            Duty::Attest(RecordId([2; 16])),
+        );
+        in_flight.insert(
+            admitted,
+            Pending {
+                anchor: 0,
+                tx_id: Some(Digest::from([3; 32])),
+                valid_until: 300,
+            },
+        );
+        in_flight.insert(
+            refused,
+            Pending {
+                anchor: 0,
+                tx_id: None,
+                valid_until: 0,
+            },
+        );
+        assert!(in_flight.awaits_block(&admitted, 300));
+        assert!(!in_flight.awaits_block(&admitted, 301));
+        assert!(!in_flight.awaits_block(&refused, 1));
+        assert!(!in_flight.awaits_block(&Duty::Attest(RecordId([9; 16])), 1));
+    }
+
+    #[test]
+    fn verdicts_beyond_the_in_flight_bound_wait_in_the_backlog_and_others_do_not() {
+        let keys = consortium_keys(4);
+        let ledger = Ledger::open(
+            genesis_of(&keys, Params::default()),
+            None,
+            MempoolLimits::default(),
+        )
+        .unwrap();
+        let supervisor = Arc::new(keys.into_iter().next().unwrap());
+        let mut worker = Worker::new(ledger, supervisor, ApprovalPolicy::Auto);
+        let busy = |i: usize| {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            Duty::Attest(RecordId(id))
+        };
+        for i in 0..MAX_IN_FLIGHT {
+            let pending = Pending {
+                anchor: 0,
+                tx_id: Some(Digest::from([1; 32])),
+                valid_until: 300,
+            };
+            worker.pending.by_duty.insert(busy(i), pending);
+        }
+        let verdict = Duty::Attest(RecordId([0xee; 16]));
+        let decision = Duty::Decide(custodia_protocol::RequestId([0xdd; 16]));
+        worker.perform(vec![(verdict, 5), (verdict, 5), (decision, 5)]);
+        assert_eq!(worker.backlog, VecDeque::from([(verdict, 5)]));
+        // The decision was made at once (it is not owed in this empty state, so it is gone).
+        assert!(!worker.pending.contains(&decision));
+
+        worker.pending.remove(&busy(0));
+        worker.perform_backlog();
+        assert!(worker.backlog.is_empty() && worker.in_backlog.is_empty());
+    }
 
     #[test]
     fn parallel_map_keeps_the_order() {

@@ -35,8 +35,10 @@ use std::{
 };
 use watch::Watch;
 
-/// Most bench txs sent and not yet applied (the closed loop's window).
-const WINDOW_TXS: usize = 10_000;
+/// Most bench txs sent and not yet applied (the closed loop's window). Latency is about the
+/// window over the throughput (Little's law): 10,000 gave ~3,200 tx/s at p99 4.9 s, 5,000
+/// ~2,870 tx/s at p99 2.7 s on the project's 2-core machine (docs/BENCHMARKS.md).
+const WINDOW_TXS: usize = 4_000;
 /// Longest the chain may take to apply the last bench txs once all were sent.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -82,6 +84,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
 }
 
 async fn bench(args: &Args) -> Result<Report> {
+    network::check_dir(args.dir.as_deref())?;
     let payload_bytes = args.payload_bytes as usize;
     let limit = measure_limit(payload_bytes).await?;
     eprintln!(
@@ -257,7 +260,7 @@ async fn measure(network: &Network, args: &Args, limit: limit::Limit) -> Result<
     // The supervisor attests every record, then the share requests.
     let supervisor_client = Client::from_org_dir(&network.org("supervisor")?.dir)?;
     let spinner = output::Spinner::start("waiting for the supervisor's verdicts");
-    share::attested(&supervisor_client).await?;
+    share::attested(&supervisor_client, &watch, n as u64).await?;
     drop(spinner);
     let attest_secs = load_start.elapsed().as_secs_f64();
     let bar = output::progress_bar(shared.len() as u64, "share requests delivered");

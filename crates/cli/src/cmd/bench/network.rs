@@ -2,7 +2,7 @@
 //! a temporary directory), with every node's approval policy switched to `auto` so share
 //! requests are decided without people (DESIGN §8).
 
-use crate::cmd::devnet::{self, MANIFEST_FILE, Manifest, ManifestOrg, Nodes};
+use crate::cmd::devnet::{self, Manifest, ManifestOrg, Nodes};
 use anyhow::{Context as _, Result, bail};
 use custodia_client::Client;
 use custodia_node::config::{ApprovalPolicy, CONFIG_FILE, NodeConfig};
@@ -25,6 +25,23 @@ pub struct Network {
     temp: Option<tempfile::TempDir>,
 }
 
+/// Refuses, before anything else runs, a `--dir` that holds something other than a devnet.
+pub fn check_dir(dir: Option<&Path>) -> Result<()> {
+    let Some(dir) = dir else {
+        return Ok(());
+    };
+    let has_entries = std::fs::read_dir(dir)
+        .map(|mut entries| entries.next().is_some())
+        .unwrap_or(false);
+    if has_entries && !dir.join(devnet::MANIFEST_FILE).exists() {
+        bail!(
+            "{} exists and is not a devnet: choose another --dir or empty it",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 impl Network {
     /// The devnet in `dir` (running, or started now), or a new one in a temporary directory.
     pub async fn acquire(dir: Option<&Path>) -> Result<Self> {
@@ -36,7 +53,9 @@ impl Network {
                     .context("cannot create a temporary directory for the bench network")?;
                 (devnet::create(temp.path(), 3)?, Some(temp))
             }
-            Some(dir) if dir.join(MANIFEST_FILE).exists() => (
+            // Resumes the devnet there, or creates one in a missing or empty directory, or
+            // refuses a directory that holds something else.
+            Some(dir) => (
                 devnet::prepare(&devnet::Args {
                     dir: dir.to_path_buf(),
                     members: None,
@@ -44,7 +63,6 @@ impl Network {
                 })?,
                 None,
             ),
-            Some(dir) => (devnet::create(dir, 3)?, None),
         };
         let members = manifest.orgs.iter().filter(|o| o.role == "member").count();
         if members < MIN_MEMBERS {

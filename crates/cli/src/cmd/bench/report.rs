@@ -103,6 +103,13 @@ impl Report {
                 let from = sorted[sorted.len() / 10];
                 (rate, window, from, from + window)
             }
+            // Too few blocks to leave out a ramp and a tail (a tiny load): the overall rate.
+            None if inputs.load_secs > 0.0 => (
+                applied_at.len() as f64 / inputs.load_secs,
+                inputs.load_secs,
+                0.0,
+                inputs.load_secs,
+            ),
             None => (0.0, 0.0, 0.0, 0.0),
         };
         let in_window: Vec<usize> = seen

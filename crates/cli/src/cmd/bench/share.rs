@@ -17,24 +17,31 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
 /// Longest the supervisor may take to attest the bench's records.
 const ATTEST_TIMEOUT: Duration = Duration::from_secs(900);
 
-/// Waits until no record waits for the supervisor's verdict (as `client`'s node sees it).
-pub async fn attested(client: &Client) -> Result<()> {
+/// Waits until the supervisor has given `records` verdicts (as the watcher saw them) and no
+/// record awaits one (as `client`'s node says). The node is asked only once the count is
+/// reached: a bench must not load the node it measures.
+pub async fn attested(client: &Client, watch: &Watch, records: u64) -> Result<()> {
     let deadline = Instant::now() + ATTEST_TIMEOUT;
     let waiting = RecordFilter {
         status: Some(RecordStatus::Submitted),
         limit: Some(1),
         ..RecordFilter::default()
     };
-    while !client.records(&waiting).await?.records.is_empty() {
+    loop {
+        if let Some(broken) = watch.seen().broken.clone() {
+            bail!("lost the node's event stream: {broken}");
+        }
+        if watch.seen().verdicts >= records && client.records(&waiting).await?.records.is_empty() {
+            return Ok(());
+        }
         if Instant::now() > deadline {
             bail!(
                 "the supervisor has not attested every bench record after {} s: see its node.log",
                 ATTEST_TIMEOUT.as_secs()
             );
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    Ok(())
 }
 
 /// Runs one share request per record of `records` and waits for each delivery; returns how

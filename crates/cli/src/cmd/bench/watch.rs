@@ -35,6 +35,8 @@ pub struct Seen {
     early: HashMap<RequestId, Instant>,
     /// Request → delivered latencies.
     pub delivered: Vec<Duration>,
+    /// The supervisor's verdicts (`attest_record` receipts that applied) seen.
+    pub verdicts: u64,
     /// Height of the last block seen.
     pub height: u64,
     /// Why the stream ended, if it did.
@@ -150,6 +152,9 @@ impl Watch {
         seen.height = seen.height.max(height);
         seen.blocks.push((now, txs.len()));
         for receipt in txs {
+            if receipt.body == "attest_record" && receipt.is_ok() {
+                seen.verdicts += 1;
+            }
             let Some(id) = tx_id(&receipt.tx_id) else {
                 continue;
             };
@@ -213,11 +218,15 @@ mod tests {
         watch.sent(&[[1; 32], [2; 32]]);
         watch.on_block(5, &[receipt(&[1; 32], "ok"), receipt(&[9; 32], "ok")]);
         watch.on_block(6, &[receipt(&[2; 32], "duplicate_record")]);
+        let mut verdict = receipt(&[8; 32], "ok");
+        verdict.body = "attest_record".into();
+        watch.on_block(7, &[verdict]);
         let seen = watch.seen();
         assert_eq!(seen.applied.len(), 1);
         assert_eq!(seen.failed.get("duplicate_record"), Some(&1));
-        assert_eq!(seen.blocks.iter().map(|b| b.1).sum::<usize>(), 3);
-        assert_eq!(seen.height, 6);
+        assert_eq!(seen.blocks.iter().map(|b| b.1).sum::<usize>(), 4);
+        assert_eq!(seen.verdicts, 1);
+        assert_eq!(seen.height, 7);
         assert_eq!(watch.window.available_permits(), 2);
     }
 }
