@@ -456,8 +456,8 @@ mod tests {
         testing::{consortium_keys, genesis_of},
     };
 
-    #[test]
-    fn verdicts_beyond_the_in_flight_bound_wait_in_the_backlog_and_others_do_not() {
+    /// The supervisor's worker on an empty in-memory state.
+    fn supervisor_worker(policy: ApprovalPolicy) -> Worker {
         let keys = consortium_keys(4);
         let ledger = Ledger::open(
             genesis_of(&keys, Params::default()),
@@ -466,7 +466,12 @@ mod tests {
         )
         .unwrap();
         let supervisor = Arc::new(keys.into_iter().next().unwrap());
-        let mut worker = Worker::new(ledger, supervisor, ApprovalPolicy::Auto);
+        Worker::new(ledger, supervisor, policy)
+    }
+
+    #[test]
+    fn verdicts_beyond_the_in_flight_bound_wait_in_the_backlog_and_others_do_not() {
+        let mut worker = supervisor_worker(ApprovalPolicy::Auto);
         let busy = |i: usize| {
             let mut id = [0u8; 16];
             id[..8].copy_from_slice(&(i as u64).to_be_bytes());
@@ -494,15 +499,7 @@ mod tests {
 
     #[test]
     fn a_duty_whose_window_passed_during_admission_is_made_again_not_dropped() {
-        let keys = consortium_keys(4);
-        let ledger = Ledger::open(
-            genesis_of(&keys, Params::default()),
-            None,
-            MempoolLimits::default(),
-        )
-        .unwrap();
-        let supervisor = Arc::new(keys.into_iter().next().unwrap());
-        let mut worker = Worker::new(ledger, supervisor, ApprovalPolicy::Manual);
+        let mut worker = supervisor_worker(ApprovalPolicy::Manual);
         let duty = Duty::Attest(RecordId([7; 16]));
         let passed = AdmitError::Invalid(TxError::OutsideWindow {
             valid_until: 300,
