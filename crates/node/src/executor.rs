@@ -155,7 +155,10 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
 
     /// Applies one block (a no-op for a height already applied).
     fn apply(&mut self, block: &ChainBlock) -> Result<(), StateError> {
-        let applied = self.ledger.state().apply(block.block())?;
+        let applied = self
+            .ledger
+            .state()
+            .apply_identified(block.block(), block.tx_ids())?;
         let Some(applied) = applied else {
             return Ok(());
         };

@@ -7,7 +7,9 @@
 
 use crate::mempool::{AdmitError, Mempool, MempoolLimits};
 use custodia_protocol::{Digest, Genesis, Params, Tx, tx::verify_signatures_of};
-use custodia_state::{Code, Event, Queries, Receipt, Rejection, State, StateError, StateReader};
+use custodia_state::{
+    Code, Event, Precheck, Queries, Receipt, Rejection, State, StateError, StateReader,
+};
 use std::{
     collections::HashSet,
     path::PathBuf,
@@ -163,16 +165,24 @@ impl Ledger {
     pub fn submit(&self, tx: Tx) -> Result<Digest, AdmitError> {
         // Verify before taking the locks (applying blocks needs the state meanwhile); a tx
         // that fails goes through the checks in their order, for the error they give.
-        let verified = self.holds(&tx) || tx.verify_signature();
-        let tx = Arc::new(tx);
-        let id = self.admit_with(tx.clone(), verified)?;
-        self.gossip(tx);
-        Ok(id)
+        let id = tx.id();
+        let bad = if self.holds(&id) || tx.verify_signature() {
+            HashSet::new()
+        } else {
+            HashSet::from([0])
+        };
+        let mut results = self.admit_all(vec![(Arc::new(tx), id)], &bad, true);
+        results.pop().unwrap_or_else(|| {
+            Err(AdmitError::Unavailable(
+                "no admission result for the transaction".to_string(),
+            ))
+        })
     }
 
     /// Admits a batch of txs from this node's users (the API), verifying their signatures in
     /// one batch, and gossips the ones admitted. One result per tx, in order.
     pub fn submit_batch(&self, txs: Vec<Tx>) -> Vec<Result<Digest, AdmitError>> {
+        let txs = identify(txs);
         let bad = self.unverifiable(&txs);
         self.admit_all(txs, &bad, true)
     }
@@ -180,89 +190,113 @@ impl Ledger {
     /// Admits txs this node signed itself (its role workers' duties), without verifying their
     /// signatures again, and gossips the ones admitted. One result per tx, in order.
     pub fn submit_own(&self, txs: Vec<Tx>) -> Vec<Result<Digest, AdmitError>> {
-        self.admit_all(txs, &HashSet::new(), true)
+        self.admit_all(identify(txs), &HashSet::new(), true)
     }
 
     /// Admits a batch of txs a peer gossiped, verifying their signatures in one batch (they
     /// are not gossiped again: every peer got them from the origin). One result per tx.
     pub fn admit_gossiped(&self, txs: Vec<Tx>) -> Vec<Result<Digest, AdmitError>> {
+        let txs = identify(txs);
         let bad = self.unverifiable(&txs);
         self.admit_all(txs, &bad, false)
     }
 
-    /// Whether the mempool holds `tx` (its signature was verified on its way in: the
+    /// Whether the mempool holds the tx `id` (its signature was verified on its way in: the
     /// admission reports it as a duplicate).
-    fn holds(&self, tx: &Tx) -> bool {
-        lock(&self.mempool).contains(&tx.id())
+    fn holds(&self, id: &Digest) -> bool {
+        lock(&self.mempool).contains(id)
     }
 
     /// The positions of the txs of `txs` whose signature fails, verified in one batch outside
     /// the locks (txs the mempool holds were verified on their way in).
-    fn unverifiable(&self, txs: &[Tx]) -> HashSet<usize> {
+    fn unverifiable(&self, txs: &[(Arc<Tx>, Digest)]) -> HashSet<usize> {
         let unverified: Vec<usize> = {
             let mempool = lock(&self.mempool);
             (0..txs.len())
-                .filter(|&i| !mempool.contains(&txs[i].id()))
+                .filter(|&i| !mempool.contains(&txs[i].1))
                 .collect()
         };
-        let refs: Vec<&Tx> = unverified.iter().map(|&i| &txs[i]).collect();
+        let refs: Vec<&Tx> = unverified.iter().map(|&i| &*txs[i].0).collect();
         verify_signatures_of(&refs)
             .into_iter()
             .map(|j| unverified[j])
             .collect()
     }
 
-    /// Admits `txs` whose signatures verified (but those at `bad`); gossips the admitted ones
-    /// when `gossip`.
+    /// Admits `txs` in order, those at `bad` with a signature still to check (a tx whose
+    /// signature failed goes through every check in their order, for the error they give: a
+    /// wrong chain, say, before the signature), and gossips the admitted ones when `gossip`.
+    ///
+    /// The whole batch is prechecked in one [`Precheck`] under one hold of the locks: a tx is
+    /// checked as if the ones admitted before it were applied (DESIGN §7).
     fn admit_all(
         &self,
-        txs: Vec<Tx>,
+        txs: Vec<(Arc<Tx>, Digest)>,
         bad: &HashSet<usize>,
         gossip: bool,
     ) -> Vec<Result<Digest, AdmitError>> {
-        txs.into_iter()
-            .enumerate()
-            .map(|(i, tx)| {
-                // A tx whose signature failed goes through every check in their order, for
-                // the error they give (a wrong chain, say, before the signature).
-                let tx = Arc::new(tx);
-                let id = self.admit_with(tx.clone(), !bad.contains(&i))?;
-                if gossip {
+        let results: Vec<Result<Digest, AdmitError>> = {
+            let mut state = lock(&self.state);
+            let height = state.height() + 1;
+            let mut mempool = lock(&self.mempool);
+            match state.precheck(height) {
+                Ok(mut precheck) => txs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (tx, id))| {
+                        self.admit_one(&mut mempool, &mut precheck, tx, id, !bad.contains(&i))
+                    })
+                    .collect(),
+                Err(err) => txs
+                    .iter()
+                    .map(|_| Err(AdmitError::Unavailable(err.to_string())))
+                    .collect(),
+            }
+        };
+        if gossip {
+            for ((tx, _), result) in txs.into_iter().zip(&results) {
+                if result.is_ok() {
                     self.gossip(tx);
                 }
-                Ok(id)
-            })
-            .collect()
+            }
+        }
+        results
+    }
+
+    fn admit_one(
+        &self,
+        mempool: &mut Mempool,
+        precheck: &mut Precheck<'_>,
+        tx: &Arc<Tx>,
+        id: &Digest,
+        signature_verified: bool,
+    ) -> Result<Digest, AdmitError> {
+        let mut failure = None;
+        let admitted = mempool.admit_identified(
+            tx.clone(),
+            *id,
+            signature_verified,
+            &self.chain,
+            &self.genesis.params,
+            precheck.height(),
+            |tx| match precheck.check(tx, id) {
+                Ok(verdict) => verdict,
+                Err(err) => {
+                    failure = Some(err);
+                    Err(Rejection::new(Code::InvalidTx, "state unavailable"))
+                }
+            },
+        );
+        // A database error is the node's problem, not the tx's: report it as such.
+        match failure {
+            Some(err) => Err(AdmitError::Unavailable(err.to_string())),
+            None => admitted.map(|()| *id),
+        }
     }
 
     fn gossip(&self, tx: Arc<Tx>) {
         if let Some(gossip) = lock(&self.gossip).as_ref() {
             let _ = gossip.send(tx);
-        }
-    }
-
-    fn admit_with(&self, tx: Arc<Tx>, signature_verified: bool) -> Result<Digest, AdmitError> {
-        let mut state = lock(&self.state);
-        let height = state.height() + 1;
-        let mut mempool = lock(&self.mempool);
-        let mut failure = None;
-        let precheck = |tx: &Tx| match state.check(tx, height) {
-            Ok(verdict) => verdict,
-            Err(err) => {
-                failure = Some(err);
-                Err(Rejection::new(Code::InvalidTx, "state unavailable"))
-            }
-        };
-        let params = &self.genesis.params;
-        let admitted = if signature_verified {
-            mempool.admit_signed(tx, &self.chain, params, height, precheck)
-        } else {
-            mempool.admit(tx, &self.chain, params, height, precheck)
-        };
-        // A database error is the node's problem, not the tx's: report it as such.
-        match failure {
-            Some(err) => Err(AdmitError::Unavailable(err.to_string())),
-            None => admitted,
         }
     }
 
@@ -277,6 +311,16 @@ impl Ledger {
         self.head.send_replace(head);
         let _ = self.executed.send(Arc::new(executed));
     }
+}
+
+/// `txs` with their ids, computed once.
+fn identify(txs: Vec<Tx>) -> Vec<(Arc<Tx>, Digest)> {
+    txs.into_iter()
+        .map(|tx| {
+            let id = tx.id();
+            (Arc::new(tx), id)
+        })
+        .collect()
 }
 
 /// Locks `mutex`, recovering from poisoning: a panicked holder cannot have left SQLite or the

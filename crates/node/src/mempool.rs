@@ -1,8 +1,8 @@
 //! The mempool: signed txs waiting for a block (DESIGN §7).
 //!
-//! Admission runs the stateless checks (decoding is the caller's; chain, window, sizes and
-//! signature here) and a precheck against the current state, then dedups by tx id and enforces
-//! the count and byte bounds with a clear "mempool full" error. Txs leave once applied or once
+//! Admission dedups by tx id, runs the stateless checks (decoding is the caller's; chain,
+//! window, sizes and signature here), enforces the count and byte bounds with a clear "mempool
+//! full" error, and last runs a precheck against the current state. Txs leave once applied or once
 //! past their `valid_until`. Every operation is logarithmic in the pool size or linear in the
 //! txs it touches: nothing scans the whole pool per tx.
 
@@ -132,7 +132,7 @@ impl Mempool {
     }
 
     /// Admits `tx` for inclusion at `height` or later: stateless checks (signature included),
-    /// then `precheck` against the current state, then dedup and bounds. Returns the tx id.
+    /// dedup and bounds, then `precheck` against the current state. Returns the tx id.
     pub fn admit(
         &mut self,
         tx: impl Into<Arc<Tx>>,
@@ -141,50 +141,50 @@ impl Mempool {
         height: u64,
         precheck: impl FnOnce(&Tx) -> Result<(), Rejection>,
     ) -> Result<Digest, AdmitError> {
-        self.admit_inner(tx.into(), precheck, |tx| {
-            tx.check_stateless(chain, params, height)
-        })
+        let tx = tx.into();
+        let id = tx.id();
+        self.admit_identified(tx, id, false, chain, params, height, precheck)
+            .map(|()| id)
     }
 
-    /// [`Mempool::admit`] for a tx whose signature the caller already verified (in a batch):
-    /// every other stateless check, the precheck, dedup and bounds.
-    pub fn admit_signed(
+    /// [`Mempool::admit`] for a tx whose id the caller computed, and whose signature it may
+    /// already have verified (in a batch): then every other stateless check applies.
+    ///
+    /// The checks run cheapest first: dedup, stateless, bounds, and the state precheck last,
+    /// so a tx that passed its precheck is always held (a batch precheck relies on it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn admit_identified(
         &mut self,
-        tx: impl Into<Arc<Tx>>,
+        tx: Arc<Tx>,
+        id: Digest,
+        signature_verified: bool,
         chain: &Digest,
         params: &Params,
         height: u64,
         precheck: impl FnOnce(&Tx) -> Result<(), Rejection>,
-    ) -> Result<Digest, AdmitError> {
-        self.admit_inner(tx.into(), precheck, |tx| {
-            tx.check_envelope(chain, params, height)
-        })
-    }
-
-    fn admit_inner(
-        &mut self,
-        tx: Arc<Tx>,
-        precheck: impl FnOnce(&Tx) -> Result<(), Rejection>,
-        stateless: impl FnOnce(&Tx) -> Result<(), TxError>,
-    ) -> Result<Digest, AdmitError> {
-        let id = tx.id();
+    ) -> Result<(), AdmitError> {
         if self.by_id.contains_key(&id) {
             return Err(AdmitError::Duplicate(to_hex(&id)));
         }
-        stateless(&tx)?;
-        precheck(&tx).map_err(AdmitError::Rejected)?;
-        self.insert(id, tx)?;
-        Ok(id)
-    }
-
-    /// Inserts a tx that was already checked (e.g. by the peer's gossip path after its own
-    /// checks): only dedup and bounds apply.
-    pub fn insert(&mut self, id: Digest, tx: impl Into<Arc<Tx>>) -> Result<(), AdmitError> {
-        let tx: Arc<Tx> = tx.into();
-        if self.by_id.contains_key(&id) {
-            return Err(AdmitError::Duplicate(to_hex(&id)));
+        if signature_verified {
+            tx.check_envelope(chain, params, height)?;
+        } else {
+            tx.check_stateless(chain, params, height)?;
         }
         let bytes = tx.encode_size();
+        self.check_room(bytes)?;
+        precheck(&tx).map_err(AdmitError::Rejected)?;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.by_seq.insert(seq, id);
+        self.by_expiry.insert((tx.valid_until, id));
+        self.bytes += bytes;
+        self.by_id.insert(id, Entry { tx, bytes, seq });
+        Ok(())
+    }
+
+    /// `Full` unless one more tx of `bytes` fits.
+    fn check_room(&self, bytes: usize) -> Result<(), AdmitError> {
         if self.by_id.len() + 1 > self.limits.max_txs
             || self.bytes.saturating_add(bytes) > self.limits.max_bytes
         {
@@ -195,12 +195,6 @@ impl Mempool {
                 max_bytes: self.limits.max_bytes,
             });
         }
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.by_seq.insert(seq, id);
-        self.by_expiry.insert((tx.valid_until, id));
-        self.bytes += bytes;
-        self.by_id.insert(id, Entry { tx, bytes, seq });
         Ok(())
     }
 

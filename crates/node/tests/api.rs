@@ -343,6 +343,30 @@ async fn a_batch_takes_the_good_txs_and_names_the_bad_ones_by_index() {
 }
 
 #[tokio::test]
+async fn a_batch_is_prechecked_as_if_the_txs_admitted_before_were_applied() {
+    let node = Node::new();
+    let first = node.tx();
+    // The same record again, in a tx of its own (another nonce): it could never apply after
+    // the first, so the batch refuses it rather than admitting a tx bound to fail.
+    let again = Tx::sign(
+        &node.keys[MEMBER_A].identity,
+        first.chain,
+        first.valid_until,
+        first.body.clone(),
+    );
+    let answer = node.submit_batch(vec![first.clone(), again]).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.json());
+    let body = answer.json();
+    assert_eq!(body["accepted"], json!([to_hex(&first.id())]));
+    assert_eq!(body["rejected"][0]["index"], 1);
+    assert_eq!(body["rejected"][0]["code"], "record_exists");
+    // Nothing of the precheck was committed: the record is not in the state.
+    assert_eq!(node.ledger.head().height, 0);
+    let records = node.get("/v1/records").await;
+    assert_eq!(records.json()["records"], json!([]), "{}", records.json());
+}
+
+#[tokio::test]
 async fn a_batch_that_cannot_be_decoded_is_a_bad_request() {
     let node = Node::new();
     let mut bytes = vec![node.tx()].encode().to_vec();

@@ -67,19 +67,36 @@ impl State {
     /// here). A block at or below the last applied height is skipped (`Ok(None)`): finalized
     /// blocks arrive at least once.
     pub fn apply(&mut self, block: &Block) -> Result<Option<Applied>, StateError> {
-        self.apply_inner(block, true)
+        let ids: Vec<Digest> = block.txs.iter().map(Tx::id).collect();
+        self.apply_inner(block, &ids, true)
+    }
+
+    /// [`State::apply`] for a block whose tx ids the caller already computed (`ids[i]` is
+    /// `block.txs[i].id()`), as the node's blocks carry them.
+    pub fn apply_identified(
+        &mut self,
+        block: &Block,
+        ids: &[Digest],
+    ) -> Result<Option<Applied>, StateError> {
+        debug_assert_eq!(ids.len(), block.txs.len());
+        self.apply_inner(block, ids, true)
     }
 
     /// Applies a block but abandons the SQLite transaction instead of committing: what a crash
     /// just before the commit leaves behind. For recovery tests.
     #[doc(hidden)]
     pub fn apply_and_abandon(&mut self, block: &Block) -> Result<(), StateError> {
-        self.apply_inner(block, false).map(|_| ())
+        let ids: Vec<Digest> = block.txs.iter().map(Tx::id).collect();
+        self.apply_inner(block, &ids, false).map(|_| ())
     }
 
-    fn apply_inner(&mut self, block: &Block, commit: bool) -> Result<Option<Applied>, StateError> {
-        let ids: Vec<Digest> = block.txs.iter().map(Tx::id).collect();
-        let digest = block.digest_with_root(&tx_root_of(&ids));
+    fn apply_inner(
+        &mut self,
+        block: &Block,
+        ids: &[Digest],
+        commit: bool,
+    ) -> Result<Option<Applied>, StateError> {
+        let digest = block.digest_with_root(&tx_root_of(ids));
         if block.height <= self.height {
             return self
                 .check_already_applied(block.height, &digest)
@@ -103,7 +120,7 @@ impl State {
         let db = self.conn.unchecked_transaction()?;
         let mut receipts = Vec::with_capacity(block.txs.len());
         let mut events = Vec::new();
-        for (index, (tx, tx_id)) in block.txs.iter().zip(&ids).enumerate() {
+        for (index, (tx, tx_id)) in block.txs.iter().zip(ids).enumerate() {
             let mut ctx = Ctx {
                 conn: &db,
                 genesis: &self.genesis,
@@ -209,41 +226,15 @@ impl State {
             None => Err(StateError::Corrupt(format!("block {height} is missing"))),
         }
     }
-
-    /// Whether `tx` would apply at `height` against the current state: every rule is run in a
-    /// savepoint that is then rolled back (the mempool's precheck). Signatures are not checked.
-    pub fn check(&mut self, tx: &Tx, height: u64) -> Result<Result<(), Rejection>, StateError> {
-        let mut orgs = self.orgs.clone();
-        let mut events = Vec::new();
-        let savepoint = self.conn.savepoint()?;
-        let mut ctx = Ctx {
-            conn: &savepoint,
-            genesis: &self.genesis,
-            params: &self.genesis.params,
-            orgs: &mut orgs,
-            height,
-            tx_id: tx.id(),
-            tx_index: 0,
-            signer: &tx.signer,
-            events: &mut events,
-        };
-        let outcome = apply_tx(&mut ctx, &self.chain, tx);
-        drop(savepoint);
-        match outcome {
-            Ok(()) => Ok(Ok(())),
-            Err(Fail::Rule(rejection)) => Ok(Err(rejection)),
-            Err(Fail::Db(e)) => Err(e.into()),
-        }
-    }
 }
 
-fn apply_tx(ctx: &mut Ctx<'_>, chain: &Digest, tx: &Tx) -> Result<(), Fail> {
+pub(crate) fn apply_tx(ctx: &mut Ctx<'_>, chain: &Digest, tx: &Tx) -> Result<(), Fail> {
     tx.check_envelope(chain, ctx.params, ctx.height)
         .map_err(envelope_rejection)?;
     let fresh = ctx
         .conn
-        .prepare_cached("INSERT OR IGNORE INTO applied_txs (tx_id, valid_until) VALUES (?1, ?2)")?
-        .execute(params![ctx.tx_id.as_ref(), tx.valid_until as i64])?;
+        .prepare_cached("INSERT OR IGNORE INTO applied_txs (valid_until, tx_id) VALUES (?1, ?2)")?
+        .execute(params![tx.valid_until as i64, ctx.tx_id.as_ref()])?;
     if fresh == 0 {
         return rules::reject(
             Code::DuplicateTx,

@@ -10,6 +10,7 @@ mod apply;
 mod error;
 mod event;
 mod orgs;
+mod precheck;
 mod queries;
 mod receipt;
 mod rules;
@@ -22,6 +23,7 @@ pub use apply::{Applied, next_commitment};
 pub use error::StateError;
 pub use event::{Event, EventKind};
 pub use orgs::Org;
+pub use precheck::Precheck;
 pub use queries::{
     AuditEntry, AuditFilter, BlockRow, DecisionRow, DeliveryRow, Queries, RecordFilter, RecordRow,
     RequestFilter, RequestRow,

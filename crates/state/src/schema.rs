@@ -1,7 +1,7 @@
 //! The SQLite schema of the world state. Documented for auditors in the crate README; opened
 //! read-only with the `sqlite3` tool it answers who did what, when.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 /// Version of the schema below; bumped by any change to it.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -118,11 +118,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
     tx_id      BLOB NOT NULL
 );
 
+-- Replay protection: every applied tx id until its window closes, keyed by the window's end
+-- first. Ids arrive in about that order, so inserts land on the last pages instead of random
+-- ones, a duplicate is found by (valid_until, tx_id) since both are fixed by the tx's bytes, and
+-- the sweep of closed windows is a range at the front.
 CREATE TABLE IF NOT EXISTS applied_txs (
-    tx_id       BLOB PRIMARY KEY,
-    valid_until INTEGER NOT NULL
+    valid_until INTEGER NOT NULL,
+    tx_id       BLOB NOT NULL,
+    PRIMARY KEY (valid_until, tx_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS applied_txs_by_expiry ON applied_txs (valid_until);
 
 CREATE TABLE IF NOT EXISTS receipts (
     height   INTEGER NOT NULL,
@@ -154,8 +158,39 @@ CREATE INDEX IF NOT EXISTS events_by_actor ON events (actor) WHERE actor IS NOT 
 CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject) WHERE subject IS NOT NULL;
 ";
 
-/// Applies the pragmas and creates any missing table.
+/// Applies the pragmas, moves tables of an earlier layout to the current one and creates any
+/// missing table.
 pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(PRAGMAS)?;
+    migrate_applied_txs(conn)?;
     conn.execute_batch(SCHEMA)
+}
+
+/// `applied_txs` was keyed by `tx_id` alone (a random key: each insert dirtied a page of its
+/// own) with an index on `valid_until`. Moves its rows to the current layout, in one
+/// transaction. Neither layout is part of the state commitment.
+fn migrate_applied_txs(conn: &Connection) -> rusqlite::Result<()> {
+    let first_column: Option<String> = conn
+        .query_row(
+            "SELECT name FROM pragma_table_info('applied_txs') WHERE cid = 0",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if first_column.as_deref() != Some("tx_id") {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "BEGIN IMMEDIATE;
+         ALTER TABLE applied_txs RENAME TO applied_txs_by_id;
+         DROP INDEX IF EXISTS applied_txs_by_expiry;
+         CREATE TABLE applied_txs (
+             valid_until INTEGER NOT NULL,
+             tx_id       BLOB NOT NULL,
+             PRIMARY KEY (valid_until, tx_id)
+         ) WITHOUT ROWID;
+         INSERT INTO applied_txs (valid_until, tx_id) SELECT valid_until, tx_id FROM applied_txs_by_id;
+         DROP TABLE applied_txs_by_id;
+         COMMIT;",
+    )
 }

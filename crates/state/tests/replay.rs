@@ -207,3 +207,35 @@ fn an_id_is_forgotten_once_its_valid_until_has_passed() {
     fails_unchecked(&mut c, short, "outside_window");
     assert_eq!(c.apply_one(long).code, "duplicate_tx");
 }
+
+#[test]
+fn a_state_of_the_first_applied_txs_layout_is_migrated_and_still_refuses_replays() {
+    let mut c = Consortium::new();
+    let tx = submit(&c, 50);
+    c.ok(tx.clone());
+    // Put `applied_txs` back in its first layout (keyed by tx id, with an expiry index), as a
+    // node of an earlier version left it.
+    Connection::open(c.db_path())
+        .expect("open the state file")
+        .execute_batch(
+            "ALTER TABLE applied_txs RENAME TO current;
+             CREATE TABLE applied_txs (tx_id BLOB PRIMARY KEY, valid_until INTEGER NOT NULL) WITHOUT ROWID;
+             CREATE INDEX applied_txs_by_expiry ON applied_txs (valid_until);
+             INSERT INTO applied_txs (tx_id, valid_until) SELECT tx_id, valid_until FROM current;
+             DROP TABLE current;",
+        )
+        .expect("restore the first layout");
+
+    c.reopen();
+    assert!(remembered(&c, &tx.id()));
+    let first_column: String = Connection::open(c.db_path())
+        .unwrap()
+        .query_row(
+            "SELECT name FROM pragma_table_info('applied_txs') WHERE cid = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(first_column, "valid_until");
+    fails_unchecked(&mut c, tx, "duplicate_tx");
+}
