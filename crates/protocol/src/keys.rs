@@ -4,12 +4,16 @@
 //! [`crate::GenesisOrg`], written as `org.pub.toml` and handed to the consortium.
 
 use crate::{IdentityKey, IdentitySecret};
-use commonware_codec::{DecodeExt, Encode};
+use commonware_codec::{Buf, DecodeExt, Encode, Error as CodecError, Read};
 use commonware_cryptography::Signer;
 use commonware_math::algebra::Random;
 use hpke::{Deserializable, Kem, Serializable, kem::X25519HkdfSha256};
 use serde::{Deserialize, Serialize};
-use std::fmt;
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{LazyLock, PoisonError, RwLock},
+};
 
 /// Public X25519 key that records and deliveries are sealed to.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -189,7 +193,43 @@ pub fn identity_key_from_hex(text: &str) -> Option<IdentityKey> {
 
 /// Reads an identity key from its 32 bytes, rejecting invalid points.
 pub fn identity_key_from_bytes(bytes: &[u8]) -> Option<IdentityKey> {
-    IdentityKey::decode(commonware_codec::Copying(bytes)).ok()
+    let raw: [u8; 32] = bytes.try_into().ok()?;
+    identity_key_from_array(raw).ok()
+}
+
+/// Reads an identity key from a buffer, as [`IdentityKey`]'s `Read` does, but through the
+/// cache of [`identity_key_from_array`].
+pub fn read_identity_key(buf: &mut impl Buf) -> Result<IdentityKey, CodecError> {
+    identity_key_from_array(<[u8; 32]>::read_cfg(buf, &())?)
+}
+
+/// Most distinct identity keys [`identity_key_from_array`] keeps decompressed.
+const DECOMPRESSED_KEYS: usize = 1024;
+
+/// The identity key of these 32 bytes, decompressing each distinct key once per process.
+///
+/// Decoding a key decompresses an Ed25519 point (a field square root), and every tx carries
+/// its signer's key: the API, the gossip receiver, block decoding and the state's rules each
+/// decoded it again, an eighth of a node's CPU under load (docs/BENCHMARKS.md), while a
+/// consortium has a handful of organisations. A pure function's memo: at most 1,024 keys are
+/// kept, and the cache starts over when full, so keys from outside cannot grow it; invalid
+/// points are never kept.
+pub fn identity_key_from_array(raw: [u8; 32]) -> Result<IdentityKey, CodecError> {
+    static KEYS: LazyLock<RwLock<HashMap<[u8; 32], IdentityKey>>> = LazyLock::new(Default::default);
+    if let Some(key) = KEYS
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&raw)
+    {
+        return Ok(key.clone());
+    }
+    let key = IdentityKey::decode(commonware_codec::Copying(&raw[..]))?;
+    let mut keys = KEYS.write().unwrap_or_else(PoisonError::into_inner);
+    if keys.len() >= DECOMPRESSED_KEYS {
+        keys.clear();
+    }
+    keys.insert(raw, key.clone());
+    Ok(key)
 }
 
 /// Public half of an organisation's keys plus its addresses: the `org.pub.toml` file.
@@ -214,5 +254,29 @@ mod tests {
         assert!(err.to_string().contains("identity_secret"), "{err}");
         let err = OrgKeys::from_toml("nonsense").unwrap_err();
         assert!(matches!(err, KeyFileError::Format(_)));
+    }
+
+    #[test]
+    fn cached_key_decoding_agrees_with_plain_decoding_and_refuses_invalid_points() {
+        // More distinct keys than the cache holds: it starts over and stays right.
+        let keys: Vec<IdentityKey> = (0..DECOMPRESSED_KEYS + 10)
+            .map(|_| OrgKeys::generate().identity_key())
+            .collect();
+        for _ in 0..2 {
+            for key in &keys {
+                let raw: [u8; 32] = key.as_ref().try_into().unwrap();
+                assert_eq!(&identity_key_from_array(raw).unwrap(), key);
+                assert_eq!(identity_key_from_bytes(key.as_ref()).as_ref(), Some(key));
+                let mut buf = key.encode();
+                assert_eq!(&read_identity_key(&mut buf).unwrap(), key);
+            }
+        }
+        // Not a point on the curve (y = 2 has no x), asked twice: refused both times.
+        let mut invalid = [0u8; 32];
+        invalid[0] = 2;
+        assert!(IdentityKey::decode(commonware_codec::Copying(&invalid[..])).is_err());
+        assert!(identity_key_from_array(invalid).is_err());
+        assert!(identity_key_from_array(invalid).is_err());
+        assert!(identity_key_from_bytes(&[1u8; 31]).is_none());
     }
 }

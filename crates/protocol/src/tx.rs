@@ -4,6 +4,7 @@ use crate::{
     Digest, IdentityKey, IdentitySecret, RecordId, RequestId, Signature, TX_NAMESPACE,
     encoding::{read_str, read_strs, str_size, strs_size, write_str, write_strs},
     hash::sha256,
+    keys::read_identity_key,
     params::{
         MAX_FIELD_NAME_BYTES, MAX_FIELDS, MAX_KIND_BYTES, MAX_PURPOSE_BYTES, MAX_REASON_BYTES,
         MAX_REQUEST_RECORDS, MAX_TAG_BYTES, MAX_TAGS, Params,
@@ -279,7 +280,7 @@ impl Read for Body {
                 request_id: RequestId::read(buf)?,
             },
             6 => Body::SetOrgStatus {
-                org: IdentityKey::read(buf)?,
+                org: read_identity_key(buf)?,
                 active: bool::read(buf)?,
             },
             other => return Err(CodecError::InvalidEnum(other)),
@@ -554,7 +555,7 @@ impl Read for Tx {
     fn read_cfg(buf: &mut impl Buf, cfg: &TxCfg) -> Result<Self, CodecError> {
         Ok(Self {
             chain: Digest::read(buf)?,
-            signer: IdentityKey::read(buf)?,
+            signer: read_identity_key(buf)?,
             valid_until: u64::read(buf)?,
             nonce: u64::read(buf)?,
             body: Body::read_cfg(buf, cfg)?,
