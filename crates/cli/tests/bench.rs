@@ -22,6 +22,8 @@ fn bench_runs_the_load_and_the_share_requests_and_reports_the_json_of_the_design
             "512",
             "--requests",
             "3",
+            "--in-flight",
+            "600",
             "--json",
         ],
     )
@@ -41,6 +43,7 @@ fn bench_runs_the_load_and_the_share_requests_and_reports_the_json_of_the_design
     assert_eq!(report["validators"], 4);
     let details = &report["details"];
     assert_eq!(details["txs"], 300);
+    assert_eq!(details["in_flight"], 600);
     assert_eq!(details["verified_deliveries"], 3, "{report}");
     assert_eq!(details["failed"], serde_json::json!({}), "{report}");
     assert_eq!(details["refused"], serde_json::json!({}), "{report}");
@@ -61,6 +64,9 @@ fn bench_refuses_a_payload_smaller_than_a_record_and_a_directory_that_is_not_a_d
     custodia(dir.path(), &["bench", "--payload-bytes", "10"])
         .fails_with(1)
         .says(&["--payload-bytes must be at least"]);
+    custodia(dir.path(), &["bench", "--in-flight", "100"])
+        .fails_with(2)
+        .says(&["--in-flight"]);
     std::fs::create_dir(dir.path().join("other")).unwrap();
     std::fs::write(dir.path().join("other/notes.txt"), "keep me").unwrap();
     custodia(dir.path(), &["bench", "--dir", "other", "--txs", "100"])

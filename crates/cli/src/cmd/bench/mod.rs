@@ -35,10 +35,6 @@ use std::{
 };
 use watch::Watch;
 
-/// Most bench txs sent and not yet applied (the closed loop's window). Latency is about the
-/// window over the throughput (Little's law): 10,000 gave ~3,200 tx/s at p99 4.9 s, 5,000
-/// ~2,870 tx/s at p99 2.7 s on the project's 2-core machine (docs/BENCHMARKS.md).
-const WINDOW_TXS: usize = 4_000;
 /// Longest the chain may take to apply the last bench txs once all were sent.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -61,6 +57,12 @@ pub struct Args {
     #[arg(long, default_value_t = 100,
           value_parser = clap::value_parser!(u64).range(0..=100_000))]
     pub requests: u64,
+    /// Most bench txs sent and not yet applied (the closed loop's window; at least one batch
+    /// of 512). Latency is about the window over the throughput (Little's law): a smaller
+    /// window trades a little throughput for latency (docs/BENCHMARKS.md).
+    #[arg(long, default_value_t = 4_000,
+          value_parser = clap::value_parser!(u64).range(512..=200_000))]
+    pub in_flight: u64,
 }
 
 /// Runs the bench and prints its report (a table, or JSON with `--json`).
@@ -208,7 +210,7 @@ async fn measure(network: &Network, args: &Args, limit: limit::Limit) -> Result<
         .map(|org| Client::from_org_dir(&org.dir))
         .ok_or_else(|| anyhow!("the devnet has fewer than 2 members"))??;
     let observer = requester.clone();
-    let watch = Watch::start(observer.clone(), WINDOW_TXS).await?;
+    let watch = Watch::start(observer.clone(), args.in_flight as usize).await?;
     let signing = Signing {
         chain: digest,
         members: Arc::new(secrets),

@@ -57,6 +57,8 @@ pub struct Details {
     pub txs: u64,
     /// Sealed bytes per record.
     pub payload_bytes: u64,
+    /// Most bench txs in flight (`--in-flight`).
+    pub in_flight: u64,
     /// Seconds over which `tx_per_s` was measured.
     pub sustained_window_s: f64,
     /// From the first batch sent to the last bench tx applied, in seconds.
@@ -136,6 +138,7 @@ impl Report {
             details: Details {
                 txs: inputs.args.txs,
                 payload_bytes: inputs.args.payload_bytes,
+                in_flight: inputs.args.in_flight,
                 sustained_window_s: round(window),
                 load_s: round(inputs.load_secs),
                 attested_s: round(inputs.attest_secs),
@@ -186,8 +189,9 @@ impl Report {
             }
         };
         let mut out = format!(
-            "custodia bench: {} validators, {} records of {} sealed bytes, {} share requests\n\n",
-            self.validators, d.txs, d.payload_bytes, d.requests
+            "custodia bench: {} validators, {} records of {} sealed bytes, at most {} in flight, \
+             {} share requests\n\n",
+            self.validators, d.txs, d.payload_bytes, d.in_flight, d.requests
         );
         out += &key_values(&[
             (
