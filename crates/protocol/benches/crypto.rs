@@ -1,14 +1,16 @@
 //! The protocol's cryptographic hot paths: signing and verifying txs (one by one and batched, as
-//! block verification does) and HPKE sealing and opening of records of growing size.
+//! block verification does), decoding a tx and computing its id (every node does both for every
+//! tx it receives), and HPKE sealing and opening of records of growing size.
 //!
 //! `cargo bench -p custodia-protocol --bench crypto`
 
 use bytes::Bytes;
+use commonware_codec::Encode as _;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use custodia_protocol::{
-    Body, Digest, OrgKeys, RecordId, Tx,
+    Body, Digest, OrgKeys, Params, RecordId, Tx,
     seal::{RECORD_INFO, open, record_aad, seal},
-    tx::verify_signatures,
+    tx::{TxCfg, verify_signatures},
 };
 use std::{hint::black_box, time::Duration};
 
@@ -62,6 +64,14 @@ fn tx_signatures(c: &mut Criterion) {
     group.bench_function("verify_single", |b| {
         b.iter(|| assert!(black_box(&tx).verify_signature()))
     });
+    // The signer's key is decompressed once per process (keys::identity_key_from_array), so
+    // this is the steady state of a node decoding its consortium's txs.
+    let bytes = tx.encode();
+    let cfg = TxCfg::from(&Params::default());
+    group.bench_function("decode", |b| {
+        b.iter(|| Tx::decode_bytes(black_box(bytes.clone()), &cfg).expect("decodes"))
+    });
+    group.bench_function("id", |b| b.iter(|| black_box(&tx).id()));
     let txs = signed_txs(BATCH_TXS);
     group.throughput(Throughput::Elements(BATCH_TXS as u64));
     group.bench_function(BenchmarkId::new("verify_batch", BATCH_TXS), |b| {
