@@ -8,7 +8,7 @@ use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Read, Write};
 use commonware_consensus::{Heightable, types::Height};
 use commonware_cryptography::Digestible;
-use custodia_protocol::{Block, BlockCfg, Digest, Params, Tx, block::tx_root_of};
+use custodia_protocol::{Block, BlockCfg, Digest, Params, block::tx_root_of};
 use std::sync::Arc;
 
 /// Decoding limits of a [`ChainBlock`]: the protocol's [`BlockCfg`] and the byte bound.
@@ -43,7 +43,7 @@ pub struct ChainBlock(Arc<Inner>);
 impl ChainBlock {
     /// Wraps `block`, computing its tx ids and digest.
     pub fn new(block: Block) -> Self {
-        let ids: Vec<Digest> = block.txs.iter().map(Tx::id).collect();
+        let ids = block.tx_ids();
         let digest = block.digest_with_root(&tx_root_of(&ids));
         Self(Arc::new(Inner { block, ids, digest }))
     }

@@ -107,10 +107,14 @@ impl Block {
         }
     }
 
+    /// The ids of the block's txs, in order.
+    pub fn tx_ids(&self) -> Vec<Digest> {
+        self.txs.iter().map(Tx::id).collect()
+    }
+
     /// The root of the block's txs: SHA-256 over the domain and every tx id in order.
     pub fn tx_root(&self) -> Digest {
-        let ids: Vec<Digest> = self.txs.iter().map(Tx::id).collect();
-        tx_root_of(&ids)
+        tx_root_of(&self.tx_ids())
     }
 
     /// The block digest: SHA-256(header ‖ tx root).

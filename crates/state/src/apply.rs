@@ -67,8 +67,7 @@ impl State {
     /// here). A block at or below the last applied height is skipped (`Ok(None)`): finalized
     /// blocks arrive at least once.
     pub fn apply(&mut self, block: &Block) -> Result<Option<Applied>, StateError> {
-        let ids: Vec<Digest> = block.txs.iter().map(Tx::id).collect();
-        self.apply_inner(block, &ids, true)
+        self.apply_inner(block, &block.tx_ids(), true)
     }
 
     /// [`State::apply`] for a block whose tx ids the caller already computed (`ids[i]` is
@@ -86,8 +85,7 @@ impl State {
     /// just before the commit leaves behind. For recovery tests.
     #[doc(hidden)]
     pub fn apply_and_abandon(&mut self, block: &Block) -> Result<(), StateError> {
-        let ids: Vec<Digest> = block.txs.iter().map(Tx::id).collect();
-        self.apply_inner(block, &ids, false).map(|_| ())
+        self.apply_inner(block, &block.tx_ids(), false).map(|_| ())
     }
 
     fn apply_inner(
