@@ -1,6 +1,6 @@
 //! `custodia bench` end to end on a small load: a devnet of 4 real node processes started in
 //! `--dir`, records sealed and submitted, share requests delivered and verified, and DESIGN
-//! §8's JSON. No timing is asserted: only that every part ran and reported.
+//! §8.6's JSON. No timing is asserted: only that every part ran and reported.
 
 mod common;
 

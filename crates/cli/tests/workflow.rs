@@ -1,4 +1,4 @@
-//! The whole flow of DESIGN §1 through the `custodia` command line exactly as DESIGN §8 writes
+//! The whole flow of DESIGN §1 through the `custodia` command line exactly as DESIGN §8.5 writes
 //! it, on one `custodia devnet` of real node processes: a provider submits, a requester asks,
 //! provider and supervisor approve, the requester fetches opened and verified fields; only the
 //! requester may fetch, only parties may decide, rejected and pending requests deliver nothing,
@@ -55,7 +55,7 @@ fn read_fetched(path: &Path) -> Value {
         .unwrap_or_else(|err| panic!("{} is not JSON ({err}): {text}", path.display()))
 }
 
-/// Checks the shape of DESIGN §8: `{"request_id", "records": [{"record_id", "provider", "kind",
+/// Checks the shape of DESIGN §8.5: `{"request_id", "records": [{"record_id", "provider", "kind",
 /// "fields": {NAME: VALUE}, "verified": true}]}` with exactly `fields`.
 fn assert_fetched(
     fetched: &Value,

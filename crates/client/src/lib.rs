@@ -1,4 +1,4 @@
-//! Typed async client of a custodia node's REST API (DESIGN §7).
+//! Typed async client of a custodia node's REST API (DESIGN §7.7–7.10).
 //!
 //! ```no_run
 //! # async fn demo() -> custodia_client::Result<()> {

@@ -1,13 +1,12 @@
 //! The application consensus drives: proposes blocks from the mempool and verifies the blocks
-//! of others against every stateless rule of DESIGN §4–5. It only decides; the wiring is in
+//! of others against every stateless rule of DESIGN §5.1–5.2. It only decides; the wiring is in
 //! [`crate::engine`].
 
-use crate::{block::ChainBlock, ledger::Ledger};
+use crate::{block::ChainBlock, ledger::Ledger, vote_gate::GatedScheme};
 use commonware_codec::EncodeSize;
 use commonware_consensus::{
-    Application as ConsensusApplication, Heightable,
-    marshal::ancestry::Ancestry,
-    simplex::{scheme::ed25519::Scheme, types::Context},
+    Application as ConsensusApplication, Heightable, marshal::ancestry::Ancestry,
+    simplex::types::Context,
 };
 use commonware_cryptography::{Digested, Digestible, ed25519::PublicKey};
 use commonware_runtime::Clock;
@@ -58,7 +57,7 @@ pub fn now_ms(clock: &impl Clock) -> u64 {
 }
 
 impl<E: Clock + Send + Sync + 'static> ConsensusApplication<E> for Application {
-    type SigningScheme = Scheme;
+    type SigningScheme = GatedScheme;
     type Context = Context<Digest, PublicKey>;
     type Block = ChainBlock;
     type Input = ();

@@ -1,4 +1,4 @@
-//! `config.toml`: how one organisation runs its node (DESIGN §8). Relative paths are relative
+//! `config.toml`: how one organisation runs its node (DESIGN §7.12). Relative paths are relative
 //! to the directory of the config file, so an organisation directory can be moved whole.
 
 use crate::mempool::MempoolLimits;
@@ -12,6 +12,22 @@ use std::{
 pub const CONFIG_FILE: &str = "config.toml";
 /// Name of the API token file inside an organisation directory.
 pub const TOKEN_FILE: &str = "api.token";
+/// Name of the file, inside a node's data directory, that says its node has never voted
+/// (DESIGN §3.6). `custodia init` writes it; the node removes it once it applied a block.
+pub const NEW_VALIDATOR_FILE: &str = "new-validator";
+
+const NEW_VALIDATOR_TEXT: &str = "\
+This data directory was made by `custodia init` and its node has not voted yet.
+The node removes this file once it has applied a block. Never create it by hand: a node
+that lost its consensus journal (consensus/custodia-simplex) and finds no such file waits
+until the chain is past every view it may have voted in before, and only then votes again.
+";
+
+/// Writes the [`NEW_VALIDATOR_FILE`] of a data directory that `custodia init` just made.
+pub fn mark_new_validator(data_dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(data_dir)?;
+    std::fs::write(data_dir.join(NEW_VALIDATOR_FILE), NEW_VALIDATOR_TEXT)
+}
 
 /// How a node decides requests awaiting its organisation's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

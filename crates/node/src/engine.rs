@@ -6,12 +6,13 @@
 //! network (a real node) and on commonware's simulated network (the deterministic tests).
 
 use crate::{
-    application::Application,
+    application::{Application, MAX_TIMESTAMP_DRIFT_MS, now_ms},
     block::{ChainBlock, ChainBlockCfg},
     executor::Executor,
     gossip::Gossip,
     ledger::Ledger,
     metrics::NodeMetrics,
+    vote_gate::{GatedScheme as Scheme, VoteGate},
 };
 use commonware_broadcast::buffered;
 use commonware_consensus::{
@@ -25,7 +26,6 @@ use commonware_consensus::{
         self,
         config::{Floor, ForwardPolicy, SkipBudget, SkipPolicy},
         elector::RoundRobin,
-        scheme::ed25519::Scheme,
         types::Context,
     },
     types::{Epoch, FixedEpocher, ViewDelta},
@@ -40,7 +40,7 @@ use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::archive::immutable;
-use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
+use commonware_utils::{Faults as _, N3f1, NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
 use custodia_protocol::Digest;
 use rand::CryptoRng as CryptoRngCore;
 use std::{
@@ -49,10 +49,10 @@ use std::{
     time::Duration,
 };
 
-/// Namespace of consensus votes and certificates (DESIGN §3).
+/// Namespace of consensus votes and certificates (DESIGN §3.8).
 pub const CONSENSUS_NAMESPACE: &[u8] = b"_CUSTODIA_CONSENSUS";
 
-/// p2p channel numbers, one per purpose (DESIGN §3).
+/// p2p channel numbers, one per purpose (DESIGN §3.4).
 pub mod channel {
     /// simplex votes.
     pub const VOTES: u64 = 0;
@@ -136,6 +136,12 @@ pub struct Config<B, P> {
     pub partition_prefix: String,
     /// Timeouts.
     pub timing: Timing,
+    /// Whether this node has never voted with its key (its data directory was just made by
+    /// `custodia init`): only then may it vote at once without a consensus journal.
+    pub new_validator: bool,
+    /// Which views this node may vote in; closed by the engine when the journal is missing
+    /// and the node is not a new validator.
+    pub vote_gate: Arc<VoteGate>,
 }
 
 /// Why the engine cannot start.
@@ -210,8 +216,13 @@ where
 {
     let public_key = config.signer.public_key();
     let participants = participants(&config.ledger);
-    let scheme = Scheme::signer(CONSENSUS_NAMESPACE, participants, config.signer.clone())
-        .ok_or_else(|| EngineError::NotValidator(public_key.to_string()))?;
+    let scheme = Scheme::signer(
+        CONSENSUS_NAMESPACE,
+        participants,
+        config.signer.clone(),
+        config.vote_gate.clone(),
+    )
+    .ok_or_else(|| EngineError::NotValidator(public_key.to_string()))?;
     Ok(context
         .child("engine")
         .spawn(move |context| run(context, config, scheme, channels, application)))
@@ -244,14 +255,31 @@ async fn run<E, B, P, S, R, A>(
         peer_provider,
         partition_prefix,
         timing,
+        new_validator,
+        vote_gate,
     } = config;
     let public_key = signer.public_key();
+    let simplex_partition = format!("{partition_prefix}-simplex");
+    if !new_validator && !journal_exists(&context, &simplex_partition).await {
+        vote_gate.close(now_ms(&context), MAX_TIMESTAMP_DRIFT_MS);
+        tracing::warn!(
+            partition = %simplex_partition,
+            "the consensus journal is missing and this node has voted before: it follows the \
+             chain and signs no vote until a block finalized after this start shows it is past \
+             every view it may have voted in (DESIGN §3.6)"
+        );
+    }
     let block_cfg = ChainBlockCfg::from(ledger.params());
     let page_cache = CacheRef::new(PAGE_SIZE, PAGE_CACHE_PAGES);
     let epocher = FixedEpocher::new(NZU64!(u64::MAX));
     let genesis = ChainBlock::genesis(ledger.chain());
     let genesis_digest = genesis.digest();
     let metrics = NodeMetrics::register(&context.child("custodia"));
+    ledger.attach_metrics(metrics.clone());
+    metrics.set_vote_gate(&vote_gate);
+    metrics
+        .quorum
+        .set(i64::from(N3f1::quorum(ledger.genesis().orgs.len())));
 
     // marshal: finalized blocks in order, backfill, and the archives (the source of truth).
     let finalizations = match immutable::Archive::init(
@@ -342,6 +370,7 @@ async fn run<E, B, P, S, R, A>(
         ledger.clone(),
         marshal_mailbox.clone(),
         metrics,
+        vote_gate,
     );
     let executor = executor.start();
     let marshal = marshal.start(executor_mailbox, buffer, resolver);
@@ -365,7 +394,7 @@ async fn run<E, B, P, S, R, A>(
             reporter: application,
             track_historical_votes: false,
             strategy: Sequential,
-            partition: format!("{partition_prefix}-simplex"),
+            partition: simplex_partition,
             mailbox_size: MAILBOX_SIZE,
             epoch: Epoch::zero(),
             floor: Floor::Genesis(genesis_digest),
@@ -391,6 +420,19 @@ async fn run<E, B, P, S, R, A>(
     // Every part runs until the node stops; if one ends, stop (the supervisor aborts the rest).
     let _ = futures::future::select_all([consensus, marshal, broadcast, executor, gossip]).await;
     tracing::error!("a node component stopped; shutting the engine down");
+}
+
+/// Whether simplex's journal partition holds anything (a node's votes survive only there).
+async fn journal_exists(storage: &impl Storage, partition: &str) -> bool {
+    match storage.scan(partition).await {
+        Ok(blobs) => !blobs.is_empty(),
+        Err(commonware_runtime::Error::PartitionMissing(_)) => false,
+        Err(err) => {
+            // Unreadable is not missing: simplex itself will fail loudly on it.
+            tracing::warn!(%err, partition, "cannot list the consensus journal");
+            true
+        }
+    }
 }
 
 fn archive_config<C>(

@@ -9,12 +9,12 @@ use crate::{
     block::ChainBlock,
     ledger::{Executed, Head, Ledger},
     metrics::NodeMetrics,
+    vote_gate::{GatedScheme as Scheme, VoteGate},
 };
 use commonware_actor::Feedback;
 use commonware_consensus::{
     Reporter,
     marshal::{Update, core::Mailbox, standard::Standard},
-    simplex::scheme::ed25519::Scheme,
     types::Height,
 };
 use commonware_cryptography::Digestible;
@@ -52,6 +52,7 @@ pub struct Executor<E> {
     ledger: Arc<Ledger>,
     marshal: Mailbox<Scheme, Standard<ChainBlock>>,
     metrics: NodeMetrics,
+    vote_gate: Arc<VoteGate>,
     updates: mpsc::UnboundedReceiver<Update<ChainBlock>>,
 }
 
@@ -62,6 +63,7 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
         ledger: Arc<Ledger>,
         marshal: Mailbox<Scheme, Standard<ChainBlock>>,
         metrics: NodeMetrics,
+        vote_gate: Arc<VoteGate>,
     ) -> (Self, ExecutorMailbox) {
         let (sender, updates) = mpsc::unbounded_channel();
         (
@@ -70,6 +72,7 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
                 ledger,
                 marshal,
                 metrics,
+                vote_gate,
                 updates,
             },
             ExecutorMailbox { sender },
@@ -94,13 +97,40 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
                     let block = block.inner().clone();
                     // Never acknowledge a block that is not durably applied: retry until it is.
                     while let Err(err) = self.execute(&block).await {
+                        self.metrics.apply_errors.inc();
                         error!(height = block.number(), %err, "cannot apply finalized block; retrying");
                         self.context.sleep(RETRY_DELAY).await;
                     }
                     ack.acknowledge();
+                    self.open_vote_gate(&block).await;
                 }
             }
         }
+    }
+
+    /// Opens a closed vote gate once `block` (finalized) was proposed after every view this
+    /// node may have voted in before it lost its journal: votes resume above its view.
+    async fn open_vote_gate(&mut self, block: &ChainBlock) {
+        let Some(after_ms) = self.vote_gate.opens_after_ms() else {
+            return;
+        };
+        if block.timestamp_ms() <= after_ms {
+            return;
+        }
+        let Some(finalization) = self
+            .marshal
+            .get_finalization(Height::new(block.number()))
+            .await
+        else {
+            return;
+        };
+        let view = finalization.proposal.round.view().get();
+        self.vote_gate.open_above(view);
+        self.metrics.set_vote_gate(&self.vote_gate);
+        info!(
+            height = block.number(),
+            view, "synced past every view this node may have voted in before: voting again"
+        );
     }
 
     /// Replays, from marshal's archive, the blocks marshal already processed but the state
@@ -196,10 +226,6 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
             events: applied.events,
         };
         self.ledger.applied(head, block.tx_ids(), executed);
-        let _ = self
-            .metrics
-            .mempool_txs
-            .try_set(self.ledger.mempool().len());
         Ok(())
     }
 }

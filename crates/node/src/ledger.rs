@@ -5,7 +5,10 @@
 //! [`Ledger::submit`], which runs the mempool's stateless checks and the state precheck. Locks
 //! are taken state first, then mempool, and never held across an `.await`.
 
-use crate::mempool::{AdmitError, Mempool, MempoolLimits};
+use crate::{
+    mempool::{AdmitError, Mempool, MempoolLimits},
+    metrics::NodeMetrics,
+};
 use custodia_protocol::{Digest, Genesis, Params, Tx, tx::verify_signatures_of};
 use custodia_state::{
     Code, Event, Precheck, Queries, Receipt, Rejection, State, StateError, StateReader,
@@ -13,7 +16,7 @@ use custodia_state::{
 use std::{
     collections::HashSet,
     path::PathBuf,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard, OnceLock},
 };
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -64,6 +67,7 @@ pub struct Ledger {
     head: watch::Sender<Head>,
     executed: broadcast::Sender<Arc<Executed>>,
     gossip: Mutex<Option<mpsc::UnboundedSender<Arc<Tx>>>>,
+    metrics: OnceLock<NodeMetrics>,
 }
 
 impl Ledger {
@@ -93,6 +97,7 @@ impl Ledger {
             head: watch::Sender::new(head),
             executed,
             gossip: Mutex::new(None),
+            metrics: OnceLock::new(),
         }))
     }
 
@@ -153,6 +158,18 @@ impl Ledger {
     /// The mempool.
     pub fn mempool(&self) -> MutexGuard<'_, Mempool> {
         lock(&self.mempool)
+    }
+
+    /// Keeps `metrics` current from now on (mempool gauges at every admission and block).
+    pub fn attach_metrics(&self, metrics: NodeMetrics) {
+        let limits = lock(&self.mempool).limits();
+        metrics.set_mempool_limits(limits.max_txs, limits.max_bytes);
+        let _ = self.metrics.set(metrics);
+    }
+
+    /// The node's metrics, once the engine attached them.
+    pub fn metrics(&self) -> Option<&NodeMetrics> {
+        self.metrics.get()
     }
 
     /// Sends every tx admitted through [`Ledger::submit`] to `gossip` from now on.
@@ -228,7 +245,7 @@ impl Ledger {
     /// wrong chain, say, before the signature), and gossips the admitted ones when `gossip`.
     ///
     /// The whole batch is prechecked in one [`Precheck`] under one hold of the locks: a tx is
-    /// checked as if the ones admitted before it were applied (DESIGN §7).
+    /// checked as if the ones admitted before it were applied (DESIGN §7.2).
     fn admit_all(
         &self,
         txs: Vec<(Arc<Tx>, Digest)>,
@@ -239,7 +256,7 @@ impl Ledger {
             let mut state = lock(&self.state);
             let height = state.height() + 1;
             let mut mempool = lock(&self.mempool);
-            match state.precheck(height) {
+            let results: Vec<Result<Digest, AdmitError>> = match state.precheck(height) {
                 Ok(mut precheck) => txs
                     .iter()
                     .enumerate()
@@ -251,7 +268,14 @@ impl Ledger {
                     .iter()
                     .map(|_| Err(AdmitError::Unavailable(err.to_string())))
                     .collect(),
+            };
+            if let Some(metrics) = self.metrics() {
+                metrics.set_mempool(mempool.len(), mempool.bytes());
+                for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+                    metrics.refused(refused.code());
+                }
             }
+            results
         };
         if gossip {
             for ((tx, _), result) in txs.into_iter().zip(&results) {
@@ -307,6 +331,9 @@ impl Ledger {
             let mut mempool = lock(&self.mempool);
             mempool.remove_applied(tx_ids);
             mempool.evict_expired(head.height + 1);
+            if let Some(metrics) = self.metrics() {
+                metrics.set_mempool(mempool.len(), mempool.bytes());
+            }
         }
         self.head.send_replace(head);
         let _ = self.executed.send(Arc::new(executed));

@@ -6,6 +6,8 @@
 //!   the feed of executed blocks.
 //! - [`workers`] act for the organisation: the supervisor attests and delivers; an `auto`
 //!   approval policy decides.
+//! - [`vote_gate`] keeps a node that lost its consensus journal from voting in a view it may
+//!   have voted in before.
 
 pub mod api;
 pub mod application;
@@ -19,8 +21,10 @@ pub mod mempool;
 pub mod metrics;
 pub mod p2p;
 pub mod run;
+pub mod vote_gate;
 pub mod workers;
 
 pub use block::{ChainBlock, ChainBlockCfg};
 pub use ledger::{Executed, Head, Ledger};
 pub use mempool::{AdmitError, Mempool, MempoolLimits};
+pub use vote_gate::{GatedScheme, VoteGate};

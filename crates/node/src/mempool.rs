@@ -1,4 +1,4 @@
-//! The mempool: signed txs waiting for a block (DESIGN §7).
+//! The mempool: signed txs waiting for a block (DESIGN §7.2).
 //!
 //! Admission dedups by tx id, runs the stateless checks (decoding is the caller's; chain,
 //! window, sizes and signature here), enforces the count and byte bounds with a clear "mempool
@@ -109,6 +109,11 @@ impl Mempool {
             bytes: 0,
             next_seq: 0,
         }
+    }
+
+    /// The bounds.
+    pub fn limits(&self) -> MempoolLimits {
+        self.limits
     }
 
     /// Number of txs held.

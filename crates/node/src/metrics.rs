@@ -1,9 +1,12 @@
 //! The node's own Prometheus metrics, registered in the runtime's registry beside commonware's
 //! (`/metrics` serves them all).
 
+use crate::vote_gate::VoteGate;
 use commonware_runtime::{
     Metrics,
-    telemetry::metrics::{Counter, CounterFamily, Gauge, Histogram, MetricsExt as _},
+    telemetry::metrics::{
+        Counter, CounterFamily, Gauge, GaugeExt as _, Histogram, MetricsExt as _,
+    },
 };
 
 /// Finalization latency buckets, in seconds.
@@ -24,8 +27,28 @@ pub struct NodeMetrics {
     pub failed_receipts: CounterFamily<Vec<(String, String)>>,
     /// Txs in the mempool.
     pub mempool_txs: Gauge,
+    /// Encoded bytes of the txs in the mempool.
+    pub mempool_bytes: Gauge,
+    /// The mempool's bound on txs.
+    pub mempool_max_txs: Gauge,
+    /// The mempool's bound on bytes.
+    pub mempool_max_bytes: Gauge,
+    /// Txs the mempool refused, by code (`mempool_full`, a rule's code, ...).
+    pub admission_refused: CounterFamily<Vec<(String, String)>>,
     /// Seconds from a block's timestamp to its application here.
     pub finalization_latency: Histogram,
+    /// Failed attempts to apply a finalized block (each is retried).
+    pub apply_errors: Counter,
+    /// 1 while the node signs no vote because it lost its consensus journal (DESIGN §3.6).
+    pub vote_gate_closed: Gauge,
+    /// Peers connected over p2p (set when the metrics are read).
+    pub peers_connected: Gauge,
+    /// Validators that must vote for a block to be finalized (2f+1 of n).
+    pub quorum: Gauge,
+    /// The role workers' duty txs waiting for a block.
+    pub worker_in_flight: Gauge,
+    /// The role workers' duties found but not yet started (at most 16,384 are in flight).
+    pub worker_backlog: Gauge,
 }
 
 impl NodeMetrics {
@@ -43,12 +66,74 @@ impl NodeMetrics {
             ),
             failed_receipts: context.family("failed_receipts", "Failed receipts by code"),
             mempool_txs: context.gauge("mempool_txs", "Transactions waiting in the mempool"),
+            mempool_bytes: context.gauge(
+                "mempool_bytes",
+                "Encoded bytes of the transactions in the mempool",
+            ),
+            mempool_max_txs: context
+                .gauge("mempool_max_txs", "The mempool's bound on transactions"),
+            mempool_max_bytes: context.gauge("mempool_max_bytes", "The mempool's bound on bytes"),
+            admission_refused: context.family(
+                "admission_refused",
+                "Transactions the mempool refused, by code",
+            ),
             finalization_latency: context.histogram(
                 "finalization_latency_seconds",
                 "Seconds from a block's proposal timestamp to its application on this node",
                 LATENCY_BUCKETS,
             ),
+            apply_errors: context.counter(
+                "apply_errors",
+                "Failed attempts to apply a finalized block (each is retried)",
+            ),
+            vote_gate_closed: context.gauge(
+                "vote_gate_closed",
+                "1 while the node signs no vote because it lost its consensus journal",
+            ),
+            peers_connected: context.gauge("peers_connected", "Peers connected over p2p"),
+            quorum: context.gauge(
+                "quorum",
+                "Validators that must vote for a block to be finalized (2f+1 of n)",
+            ),
+            worker_in_flight: context.gauge(
+                "worker_in_flight",
+                "The role workers' duty transactions waiting for a block",
+            ),
+            worker_backlog: context.gauge(
+                "worker_backlog",
+                "The role workers' duties found but not yet started",
+            ),
         }
+    }
+
+    /// Counts a tx the mempool refused with `code`.
+    pub fn refused(&self, code: &str) {
+        self.admission_refused
+            .get_or_create(&vec![("code".to_string(), code.to_string())])
+            .inc();
+    }
+
+    /// Sets the mempool gauges.
+    pub fn set_mempool(&self, txs: usize, bytes: usize) {
+        let _ = self.mempool_txs.try_set(txs);
+        let _ = self.mempool_bytes.try_set(bytes);
+    }
+
+    /// Sets the mempool's bounds.
+    pub fn set_mempool_limits(&self, max_txs: usize, max_bytes: usize) {
+        let _ = self.mempool_max_txs.try_set(max_txs);
+        let _ = self.mempool_max_bytes.try_set(max_bytes);
+    }
+
+    /// Sets the vote-gate gauge from `gate`.
+    pub fn set_vote_gate(&self, gate: &VoteGate) {
+        self.vote_gate_closed.set(i64::from(gate.is_closed()));
+    }
+
+    /// Sets the role workers' gauges.
+    pub fn set_worker(&self, in_flight: usize, backlog: usize) {
+        let _ = self.worker_in_flight.try_set(in_flight);
+        let _ = self.worker_backlog.try_set(backlog);
     }
 
     /// Counts a failed receipt with `code`.

@@ -1,4 +1,4 @@
-//! The authenticated p2p network of a real node (DESIGN §3): commonware's `lookup` network
+//! The authenticated p2p network of a real node (DESIGN §3.3): commonware's `lookup` network
 //! with the peers and addresses of the genesis. A connection from a key outside the genesis
 //! fails its handshake.
 
@@ -18,7 +18,7 @@ use commonware_utils::{NZU32, NZUsize, ordered::Map};
 use custodia_protocol::Genesis;
 use std::{net::SocketAddr, num::NonZeroUsize, time::Duration};
 
-/// Namespace of p2p handshakes (DESIGN §3).
+/// Namespace of p2p handshakes (DESIGN §3.3, §3.8).
 pub const P2P_NAMESPACE: &[u8] = b"_CUSTODIA_P2P";
 
 // Each quota also sizes memory: p2p preallocates, per channel, one queue slot per message of

@@ -4,14 +4,19 @@
 
 use crate::{
     api::{self, ApiContext},
-    config::NodeConfig,
+    config::{NEW_VALIDATOR_FILE, NodeConfig},
     engine::{self, Channels, Timing, channel},
     ledger::Ledger,
-    p2p, workers,
+    p2p,
+    vote_gate::VoteGate,
+    workers,
 };
 use anyhow::{Context as _, Result, anyhow, bail};
 use commonware_p2p::{AddressableManager as _, authenticated::lookup};
-use commonware_runtime::{Metrics as _, Runner as _, Spawner as _, Supervisor as _, tokio};
+use commonware_runtime::{
+    Metrics as _, Runner as _, Spawner as _, Supervisor as _, telemetry::metrics::GaugeExt as _,
+    tokio,
+};
 use custodia_protocol::{Genesis, OrgKeys};
 use std::{path::Path, sync::Arc, time::Duration};
 use tracing::{error, info};
@@ -115,6 +120,8 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
     api_listener.set_nonblocking(true)?;
 
     let peers = p2p::peers(&genesis)?;
+    let new_validator_file = config.data_dir.join(NEW_VALIDATOR_FILE);
+    let new_validator = new_validator_file.exists();
 
     let runtime = tokio::Runner::new(
         tokio::Config::new()
@@ -152,6 +159,8 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
                 peer_provider: oracle,
                 partition_prefix: "custodia".into(),
                 timing: Timing::default(),
+                new_validator,
+                vote_gate: VoteGate::open(),
             },
             channels,
         ) {
@@ -170,16 +179,29 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
             config.approval,
         );
 
+        if new_validator {
+            forget_new_validator(&ledger, new_validator_file);
+        }
+
         let metrics_context = context.child("metrics");
-        let metrics: Arc<dyn Fn() -> String + Send + Sync> =
-            Arc::new(move || metrics_context.encode());
-        let peers_metrics = metrics.clone();
+        let peers: Arc<dyn Fn() -> usize + Send + Sync> =
+            Arc::new(move || connected_peers(&metrics_context.encode()));
+        let scrape_peers = peers.clone();
+        let scrape_context = context.child("metrics");
+        let scrape_ledger = ledger.clone();
+        let metrics: Arc<dyn Fn() -> String + Send + Sync> = Arc::new(move || {
+            // The peer count is read off p2p's own metrics: refresh it before the scrape.
+            if let Some(metrics) = scrape_ledger.metrics() {
+                let _ = metrics.peers_connected.try_set(scrape_peers());
+            }
+            scrape_context.encode()
+        });
         let api_context = ApiContext {
             ledger: ledger.clone(),
             org: config.org.clone(),
             keys: keys.clone(),
             token,
-            peers: Arc::new(move || connected_peers(&peers_metrics())),
+            peers,
             metrics,
         };
         let api = context.child("api").spawn(move |_| async move {
@@ -212,6 +234,23 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
         let _ = context.stop(0, Some(Duration::from_secs(5))).await;
     });
     Ok(())
+}
+
+/// Removes the data directory's [`NEW_VALIDATOR_FILE`] once this run applied a block: by then
+/// the node has a consensus journal of its own, and a later loss of it must close the vote gate.
+fn forget_new_validator(ledger: &Ledger, file: std::path::PathBuf) {
+    let mut head = ledger.watch_head();
+    let started = head.borrow().height;
+    ::tokio::spawn(async move {
+        while head.changed().await.is_ok() {
+            if head.borrow().height > started {
+                if let Err(err) = std::fs::remove_file(&file) {
+                    error!(%err, file = %file.display(), "cannot remove the new-validator file");
+                }
+                return;
+            }
+        }
+    });
 }
 
 /// Resolves on SIGINT or SIGTERM.

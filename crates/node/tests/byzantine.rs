@@ -8,13 +8,11 @@ mod common;
 
 use common::*;
 use commonware_consensus::{
-    Application as ConsensusApplication,
-    marshal::ancestry::Ancestry,
-    simplex::{scheme::ed25519::Scheme, types::Context},
+    Application as ConsensusApplication, marshal::ancestry::Ancestry, simplex::types::Context,
 };
 use commonware_cryptography::{Digested, Digestible, ed25519::PublicKey};
 use commonware_runtime::{Clock, Runner as _, Spawner as _};
-use custodia_node::{ChainBlock, application::Application};
+use custodia_node::{ChainBlock, GatedScheme, application::Application};
 use custodia_protocol::{Block, Digest, OrgKeys, Params, Tx, hash::sha256, testing};
 use std::{
     collections::{HashMap, HashSet},
@@ -73,7 +71,7 @@ struct Recording {
 }
 
 impl<E: Clock + Send + Sync + 'static> ConsensusApplication<E> for Recording {
-    type SigningScheme = Scheme;
+    type SigningScheme = GatedScheme;
     type Context = Context<Digest, PublicKey>;
     type Block = ChainBlock;
     type Input = ();
@@ -153,7 +151,7 @@ impl Byzantine {
 }
 
 impl<E: Clock + Send + Sync + 'static> ConsensusApplication<E> for Byzantine {
-    type SigningScheme = Scheme;
+    type SigningScheme = GatedScheme;
     type Context = Context<Digest, PublicKey>;
     type Block = ChainBlock;
     type Input = ();
@@ -187,7 +185,7 @@ impl<E: Clock + Send + Sync + 'static> ConsensusApplication<E> for Byzantine {
 }
 
 /// Asserts every block the honest `nodes` applied up to `height` is none of the Byzantine
-/// proposals and is a valid child of the block before it (DESIGN §4–5 stateless rules).
+/// proposals and is a valid child of the block before it (DESIGN §5.1 stateless rules).
 fn assert_only_valid_blocks(
     nodes: &[SimNode],
     evidence: &Evidence,

@@ -1,4 +1,4 @@
-//! Blocks: an ordered batch of txs on top of a parent (DESIGN §5).
+//! Blocks: an ordered batch of txs on top of a parent (DESIGN §5.1).
 
 use crate::{
     Digest, Params, Tx, TxCfg,
@@ -134,7 +134,7 @@ impl Block {
         ])
     }
 
-    /// Checks every stateless rule of DESIGN §4–5 of this block as a child of a parent with
+    /// Checks every stateless rule of DESIGN §5.1–5.2 of this block as a child of a parent with
     /// `parent_digest`, `parent_height` and `parent_timestamp_ms`, given the verifier's clock
     /// `now_ms` and the allowed drift into the future. Verifies all tx signatures (batched).
     #[allow(clippy::too_many_arguments)]

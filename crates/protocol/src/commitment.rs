@@ -1,4 +1,4 @@
-//! Salted field commitments (selective disclosure, like SD-JWT digests; DESIGN §6).
+//! Salted field commitments (selective disclosure, like SD-JWT digests; DESIGN §6.3).
 //!
 //! `leaf = SHA-256("custodia/field/v1" ‖ salt ‖ len‖name ‖ len‖canonical JSON value)`;
 //! `commitment = SHA-256("custodia/record/v1" ‖ record_id ‖ len‖kind ‖ sorted leaves)`.

@@ -1,4 +1,4 @@
-//! An organisation's keys: the Ed25519 identity and the X25519 encryption key (DESIGN §6).
+//! An organisation's keys: the Ed25519 identity and the X25519 encryption key (DESIGN §3.8, §6.6).
 //!
 //! `org.key` holds both secrets as TOML (the CLI writes it with mode 0600); the public half is a
 //! [`crate::GenesisOrg`], written as `org.pub.toml` and handed to the consortium.

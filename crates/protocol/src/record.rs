@@ -1,5 +1,5 @@
 //! Records: the provider seals its fields to the supervisor with a commitment; the supervisor
-//! opens a submitted record and checks it against that commitment (DESIGN §1 steps 1–2).
+//! opens a submitted record and checks it against that commitment (DESIGN §1.1 steps 1–2, §6.4).
 
 use crate::{
     Body, Digest, EncryptionKey, EncryptionSecret, IdentityKey, RecordId,

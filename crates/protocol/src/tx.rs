@@ -1,4 +1,4 @@
-//! Transactions: the signed entries of the ledger (DESIGN §4).
+//! Transactions: the signed entries of the ledger (DESIGN §4.1).
 
 use crate::{
     Digest, IdentityKey, IdentitySecret, RecordId, RequestId, Signature, TX_NAMESPACE,
@@ -16,7 +16,7 @@ use commonware_codec::{
 };
 use commonware_cryptography::{BatchEntry, BatchVerifier, Signer, Verifier};
 
-/// What a transaction does. Every variant is one row of the table in DESIGN §4.
+/// What a transaction does. Every variant is one row of the table in DESIGN §4.5.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     /// A provider puts a record on the chain, sealed to the supervisor.
@@ -29,7 +29,7 @@ pub enum Body {
         tags: Vec<String>,
         /// The field names, in clear: what a requester may ask for.
         fields: Vec<String>,
-        /// Salted commitment to every field (DESIGN §6).
+        /// Salted commitment to every field (DESIGN §6.3).
         commitment: Digest,
         /// HPKE ciphertext of the fields, values and salts, to the supervisor.
         sealed: Bytes,
@@ -305,7 +305,7 @@ pub struct Tx {
     pub signature: Signature,
 }
 
-/// Why a tx fails a stateless check (DESIGN §4: decoding, chain, signature, sizes, window).
+/// Why a tx fails a stateless check (DESIGN §4.1–4.3: decoding, chain, signature, sizes, window).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxError {
     /// The tx could not be decoded.
@@ -456,7 +456,7 @@ impl Tx {
         Ok(())
     }
 
-    /// Every stateless rule of DESIGN §4 at `height`: chain, window, sizes and signature.
+    /// Every stateless rule of DESIGN §4.1–4.3 at `height`: chain, window, sizes and signature.
     pub fn check_stateless(
         &self,
         chain: &Digest,

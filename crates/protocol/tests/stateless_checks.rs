@@ -1,4 +1,4 @@
-//! The stateless checks of txs and blocks (DESIGN §4–5): a tx for another chain, with a tampered
+//! The stateless checks of txs and blocks (DESIGN §5.1): a tx for another chain, with a tampered
 //! body or outside its validity window, and a block on the wrong parent, at the wrong height,
 //! with a timestamp going back, too many txs or bytes, or a bad tx inside, each refused with the
 //! error that names it.

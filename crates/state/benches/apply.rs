@@ -1,5 +1,5 @@
 //! `apply` of a 10,000-tx block of `SubmitRecord` with 1 KiB sealed payloads, on a real SQLite
-//! file in WAL mode. Target (DESIGN issue 2): ≥ 50,000 `SubmitRecord`/s on one core.
+//! file in WAL mode. Target (issue 2): ≥ 50,000 `SubmitRecord`/s on one core.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use custodia_protocol::{

@@ -1,8 +1,8 @@
 //! custodia-state: the deterministic state machine.
 //!
 //! [`State::apply`] takes a finalized block and, in one SQLite transaction, applies every tx's
-//! rules (DESIGN §4), expires overdue requests, forgets tx ids past their window, writes
-//! receipts and events, and advances the state commitment (DESIGN §5). Same blocks in, same
+//! rules (DESIGN §4.5), expires overdue requests, forgets tx ids past their window, writes
+//! receipts and events, and advances the state commitment (DESIGN §5.7). Same blocks in, same
 //! receipts, events and commitments out: no clocks, no randomness, no hash-map iteration.
 //! [`Queries`] answers the API, the role workers and auditors.
 

@@ -1,4 +1,4 @@
-//! The mempool's precheck (DESIGN §7): whether txs would apply against the current state.
+//! The mempool's precheck (DESIGN §7.2): whether txs would apply against the current state.
 //!
 //! A [`Precheck`] runs every rule of each tx inside one SQLite savepoint that is rolled back
 //! when it is dropped, so nothing it writes is ever committed. The txs that pass stay applied

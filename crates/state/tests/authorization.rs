@@ -1,4 +1,4 @@
-//! The authorization matrix of DESIGN §4: every body against every wrong signer and every wrong
+//! The authorization matrix of DESIGN §4.5: every body against every wrong signer and every wrong
 //! state. Each bad tx must give its exact receipt code, say what went wrong, and leave the world
 //! state as if it were absent.
 

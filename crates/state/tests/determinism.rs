@@ -1,4 +1,4 @@
-//! Determinism and recovery (DESIGN §5): the same blocks give the same receipts, events,
+//! Determinism and recovery (DESIGN §5.5): the same blocks give the same receipts, events,
 //! commitments and world on every node; blocks are applied once, in order, on the right parent;
 //! a crash before the commit leaves the previous block; the state survives a restart.
 

@@ -1,4 +1,4 @@
-//! Replay protection of DESIGN §4: a tx id applies once, only inside its `valid_until` window,
+//! Replay protection of DESIGN §4.3: a tx id applies once, only inside its `valid_until` window,
 //! only on its own chain, and is forgotten once the window has passed.
 
 mod common;

@@ -1,5 +1,5 @@
 //! `custodia audit`: who submitted, requested, approved, rejected and received what, when
-//! (DESIGN §1 step 7), from the chain.
+//! (DESIGN §1.1 step 7), from the chain.
 
 use super::{
     client_args::{GlobalArgs, block_on, explain},

@@ -1,4 +1,4 @@
-//! `custodia demo`: the whole flow of DESIGN §1, narrated, on an ephemeral local network.
+//! `custodia demo`: the whole flow of DESIGN §1.1, narrated (§8.4), on an ephemeral local network.
 //!
 //! A devnet of 4 organisations (one node process each) in a temporary directory that is
 //! removed afterwards. Two insurers share 2 fields of a claim for a fraud check: the provider

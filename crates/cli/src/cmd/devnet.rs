@@ -1,5 +1,5 @@
 //! `custodia devnet`: a local consortium (1 supervisor + N members on 127.0.0.1), one
-//! `custodia node` process per organisation (DESIGN §8).
+//! `custodia node` process per organisation (DESIGN §8.3).
 //!
 //! The first run creates keys, genesis and configs in `--dir`; later runs resume the same chain
 //! (`--reset` starts over). Each node logs to `DIR/<org>/node.log`. If a node dies the others

@@ -1,4 +1,4 @@
-//! `custodia init`: creates an organisation's keys (DESIGN §6) in a directory: `org.key` with
+//! `custodia init`: creates an organisation's keys (DESIGN §6.6) in a directory: `org.key` with
 //! both secrets (mode 0600, never overwritten) and `org.pub.toml`, the public half and the
 //! addresses, to hand to whoever assembles the genesis; plus the node's `config.toml` and a
 //! random `api.token` (mode 0600), so `custodia node --config DIR/config.toml` runs once the
@@ -7,7 +7,9 @@
 use crate::files;
 use anyhow::{Context, Result, anyhow};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use custodia_node::config::{ApprovalPolicy, CONFIG_FILE, MempoolConfig, NodeConfig, TOKEN_FILE};
+use custodia_node::config::{
+    ApprovalPolicy, CONFIG_FILE, MempoolConfig, NodeConfig, TOKEN_FILE, mark_new_validator,
+};
 use custodia_protocol::{OrgKeys, OrgPublic, Role, genesis::GenesisError};
 use std::{
     net::SocketAddr,
@@ -149,7 +151,8 @@ pub fn create_org(
             let token_path = dir.join(TOKEN_FILE);
             let _ = std::fs::remove_file(&token_path);
             files::create_private(&token_path, &format!("{token}\n"))
-        });
+        })
+        .and_then(|()| mark_new_validator(&dir.join(&config.data_dir)));
     if let Err(err) = written {
         // Without its other files the new key is useless and would block a retry: remove it.
         let _ = std::fs::remove_file(&key_path);

@@ -1,4 +1,4 @@
-//! `custodia node`: runs one organisation's node from its `config.toml` (DESIGN §8).
+//! `custodia node`: runs one organisation's node from its `config.toml` (DESIGN §8.2).
 
 use anyhow::Result;
 use std::path::PathBuf;

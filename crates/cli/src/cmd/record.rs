@@ -1,5 +1,5 @@
 //! `custodia record submit|list|show`: a provider puts a record on the chain and waits for
-//! the supervisor's verdict (DESIGN §1, steps 1 and 2); anyone lists and shows records'
+//! the supervisor's verdict (DESIGN §1.1, steps 1 and 2); anyone lists and shows records'
 //! metadata (never their values).
 
 use super::{

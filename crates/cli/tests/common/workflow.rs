@@ -1,5 +1,5 @@
 //! A `custodia devnet` of real node processes for the workflow tests, driven only through the
-//! `custodia` command line with `--org-dir DIR/<org>` (DESIGN §8): start it, run client
+//! `custodia` command line with `--org-dir DIR/<org>` (DESIGN §8.5): start it, run client
 //! commands with a time limit, wait until a node applied a height, kill -9 and restart one
 //! node by hand, stop everything (SIGTERM, then SIGKILL) and look for bytes on disk.
 

@@ -1,4 +1,4 @@
-//! `GET /v1/audit` (DESIGN §1 step 7): who submitted, requested, approved, rejected and
+//! `GET /v1/audit` (DESIGN §1.1 step 7): who submitted, requested, approved, rejected and
 //! received what, and when — the chain's events in chain order, organisations by name.
 
 use super::{

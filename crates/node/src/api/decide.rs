@@ -1,4 +1,4 @@
-//! Decisions on a request (DESIGN §1 step 4) and its withdrawal: `POST
+//! Decisions on a request (DESIGN §1.1 step 4) and its withdrawal: `POST
 //! /v1/requests/{request_id}/approve`, `/reject` and `/cancel` sign a `Decide` or `Cancel` with
 //! the org key and submit it. An unknown request is a 404 before anything is signed.
 

@@ -1,4 +1,4 @@
-//! `GET /v1/requests/{request_id}/fetch` (DESIGN §1 step 6): the requester's node opens the
+//! `GET /v1/requests/{request_id}/fetch` (DESIGN §1.1 step 6, §6.5): the requester's node opens the
 //! delivery with its encryption key and verifies every disclosed field against the provider's
 //! commitment on the chain. The opened values go to the client only: never to a log or a disk.
 //!

@@ -1,4 +1,4 @@
-//! The node's REST API (DESIGN §7), for its organisation's own users: JSON over HTTP/1.
+//! The node's REST API (DESIGN §7.7–7.10), for its organisation's own users: JSON over HTTP/1.
 //!
 //! | endpoint | what |
 //! |---|---|

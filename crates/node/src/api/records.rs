@@ -1,4 +1,4 @@
-//! Records (DESIGN §1 steps 1–2): `POST /v1/records` takes plaintext fields, commits to them,
+//! Records (DESIGN §1.1 steps 1–2): `POST /v1/records` takes plaintext fields, commits to them,
 //! seals them to the supervisor and submits a `SubmitRecord` signed with the org key;
 //! `GET /v1/records` and `GET /v1/records/{record_id}` show metadata only — field names,
 //! never values. Field values are never logged.

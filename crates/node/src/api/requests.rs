@@ -1,4 +1,4 @@
-//! Share requests (DESIGN §1 step 3): `POST /v1/requests` signs and submits a `RequestShare`
+//! Share requests (DESIGN §1.1 step 3): `POST /v1/requests` signs and submits a `RequestShare`
 //! of this node's organisation; `GET /v1/requests` lists requests and `GET
 //! /v1/requests/{request_id}` shows one with its decisions and delivery.
 

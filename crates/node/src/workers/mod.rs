@@ -1,4 +1,4 @@
-//! Role workers (DESIGN §7): what a node does on its own for its organisation.
+//! Role workers (DESIGN §7.6): what a node does on its own for its organisation.
 //!
 //! - The supervisor's node opens and checks every submitted record and records its verdict
 //!   (`AttestRecord`), and builds, seals and delivers every approved request (`Deliver`).
@@ -116,6 +116,7 @@ impl Worker {
                     info!(duties = duties.len(), "role workers found undone duties");
                 }
                 self.perform(duties);
+                self.report();
             }
             Err(err) => {
                 warn!(%err, "role workers cannot scan the state; retrying at the next block")
@@ -225,6 +226,14 @@ impl Worker {
         new.extend(self.pending.lapsed(next));
         self.perform(new);
         self.perform_backlog();
+        self.report();
+    }
+
+    /// Shows the duties in flight and in the backlog in the node's metrics.
+    fn report(&self) {
+        if let Some(metrics) = self.ledger.metrics() {
+            metrics.set_worker(self.pending.len(), self.backlog.len());
+        }
     }
 
     /// Builds, signs and submits the tx of each duty still undone in the state, a bounded

@@ -1,4 +1,4 @@
-//! The supervisor's duties (DESIGN §1 steps 2 and 5): the verdict on a submitted record, and
+//! The supervisor's duties (DESIGN §7.6; §1.1 steps 2, 5): the verdict on a submitted record, and
 //! the delivery of an approved request. Both open sealed records in memory only; the reasons
 //! written on the chain name what failed, never a value.
 

@@ -3,16 +3,13 @@
 
 #![allow(dead_code)]
 
-use commonware_consensus::{
-    Application as ConsensusApplication,
-    simplex::{scheme::ed25519::Scheme, types::Context},
-};
+use commonware_consensus::{Application as ConsensusApplication, simplex::types::Context};
 use commonware_cryptography::{Signer as _, ed25519::PublicKey};
 use commonware_p2p::simulated::{self, Link, Oracle};
 use commonware_runtime::{Clock, Handle, Quota, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, probability};
 use custodia_node::{
-    ChainBlock, Ledger, MempoolLimits,
+    ChainBlock, GatedScheme, Ledger, MempoolLimits, VoteGate,
     application::Application,
     config::ApprovalPolicy,
     engine::{self, Channels, Timing, channel},
@@ -198,6 +195,8 @@ pub async fn reconnect(
 pub struct SimNode {
     pub ledger: Arc<Ledger>,
     pub handle: Handle<()>,
+    /// Which views the node may vote in (closed after a lost journal).
+    pub vote_gate: Arc<VoteGate>,
     /// The role workers, when started ([`SimNode::with_workers`]).
     pub workers: Option<Handle<()>>,
 }
@@ -254,7 +253,67 @@ where
     A: ConsensusApplication<
             deterministic::Context,
             Block = ChainBlock,
-            SigningScheme = Scheme,
+            SigningScheme = GatedScheme,
+            Context = Context<Digest, PublicKey>,
+            Input = (),
+        >,
+{
+    start_node_on(
+        context,
+        oracle,
+        consortium,
+        index,
+        application,
+        &Disk::of(index),
+    )
+    .await
+}
+
+/// Where a simulated node keeps its data: its state file and its storage partitions.
+pub struct Disk {
+    /// The state file's name under the consortium's directory.
+    pub state_file: String,
+    /// The prefix of its storage partitions.
+    pub partition_prefix: String,
+    /// Whether the node never voted with its key (a new `custodia init` directory).
+    pub new_validator: bool,
+}
+
+impl Disk {
+    /// Validator `index`'s disk, as first made.
+    pub fn of(index: usize) -> Self {
+        Self {
+            state_file: format!("node{index}.sqlite"),
+            partition_prefix: format!("node{index}"),
+            new_validator: true,
+        }
+    }
+
+    /// A blank disk that replaced validator `index`'s lost one (generation `n`): no state,
+    /// no archive, no consensus journal, and no new-validator mark.
+    pub fn replaced(index: usize, n: usize) -> Self {
+        Self {
+            state_file: format!("node{index}-disk{n}.sqlite"),
+            partition_prefix: format!("node{index}-disk{n}"),
+            new_validator: false,
+        }
+    }
+}
+
+/// [`start_node_with`] on `disk`.
+pub async fn start_node_on<A>(
+    context: &deterministic::Context,
+    oracle: &Oracle<PublicKey, deterministic::Context>,
+    consortium: &Consortium,
+    index: usize,
+    application: impl FnOnce(Arc<Ledger>) -> A,
+    disk: &Disk,
+) -> SimNode
+where
+    A: ConsensusApplication<
+            deterministic::Context,
+            Block = ChainBlock,
+            SigningScheme = GatedScheme,
             Context = Context<Digest, PublicKey>,
             Input = (),
         >,
@@ -263,7 +322,7 @@ where
     let public_key = keys.identity.public_key();
     let ledger = Ledger::open(
         consortium.genesis.clone(),
-        Some(consortium.state_path(index)),
+        Some(consortium.dir.path().join(&disk.state_file)),
         MempoolLimits::default(),
     )
     .expect("open ledger");
@@ -290,6 +349,7 @@ where
         mempool: next(),
     };
     let application = application(ledger.clone());
+    let vote_gate = VoteGate::open();
     let handle = engine::start_with(
         context.child("validator").with_attribute("index", index),
         engine::Config {
@@ -297,8 +357,10 @@ where
             ledger: ledger.clone(),
             blocker: control,
             peer_provider: oracle.manager(),
-            partition_prefix: format!("node{index}"),
+            partition_prefix: disk.partition_prefix.clone(),
             timing: Timing::default(),
+            new_validator: disk.new_validator,
+            vote_gate: vote_gate.clone(),
         },
         channels,
         application,
@@ -307,6 +369,7 @@ where
     SimNode {
         ledger,
         handle,
+        vote_gate,
         workers: None,
     }
 }

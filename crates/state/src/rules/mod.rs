@@ -1,4 +1,4 @@
-//! The rules of DESIGN §4: who may do what, in which state. Each body is checked in full
+//! The rules of DESIGN §4.5: who may do what, in which state. Each body is checked in full
 //! before anything is written, so a failed tx leaves the world state as if it were absent.
 
 mod org;

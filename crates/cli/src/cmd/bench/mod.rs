@@ -1,5 +1,5 @@
 //! `custodia bench`: the throughput and latency of a 4-node devnet on this machine, next to the
-//! machine's physical limit (DESIGN §8, docs/BENCHMARKS.md).
+//! machine's physical limit (DESIGN §8.6, docs/BENCHMARKS.md).
 //!
 //! 1. The limit: one core's Ed25519 verify rate, one by one and batched, with the nodes' code.
 //! 2. The network: the devnet running in `--dir`, or one started there (or in a temporary

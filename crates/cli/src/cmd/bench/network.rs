@@ -1,6 +1,6 @@
 //! The devnet a bench runs against: the one running in `--dir`, or one it starts there (or in
 //! a temporary directory), with every node's approval policy switched to `auto` so share
-//! requests are decided without people (DESIGN §8).
+//! requests are decided without people (DESIGN §8.6).
 
 use crate::cmd::devnet::{self, Manifest, ManifestOrg, Nodes};
 use anyhow::{Context as _, Result, bail};

@@ -1,4 +1,4 @@
-//! The bench's result: the JSON of DESIGN §8 (plus the details behind it) and a table for
+//! The bench's result: the JSON of DESIGN §8.6 (plus the details behind it) and a table for
 //! people.
 
 use super::{

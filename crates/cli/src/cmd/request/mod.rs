@@ -1,5 +1,5 @@
 //! `custodia request create|list|show|approve|reject|cancel|fetch`: a requester asks for
-//! records (DESIGN §1 step 3), the supervisor and the providers decide (step 4), and the
+//! records (DESIGN §1.1 step 3), the supervisor and the providers decide (step 4), and the
 //! requester fetches the delivered fields, opened and verified by its node (steps 5–6).
 
 mod fetch;
