@@ -246,3 +246,28 @@ fn genesis_will_not_write_over_an_org_file() {
     .says(&["is also an --org file"]);
     assert_eq!(std::fs::read(tmp.path().join(ALL[0])).unwrap(), before);
 }
+
+#[test]
+fn genesis_replaces_out_atomically_and_never_writes_through_a_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    consortium(tmp.path());
+    // --out is a symbolic link to someone else's file: that file is left alone, the link is
+    // replaced by the new genesis (a rename, not a write into whatever the link names).
+    std::fs::write(tmp.path().join("theirs.toml"), "not ours\n").unwrap();
+    std::os::unix::fs::symlink("theirs.toml", tmp.path().join("genesis.toml")).unwrap();
+    genesis(tmp.path(), &ALL).ok();
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("theirs.toml")).unwrap(),
+        "not ours\n"
+    );
+    let out = tmp.path().join("genesis.toml");
+    assert!(!std::fs::symlink_metadata(&out).unwrap().is_symlink());
+    Genesis::from_toml(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    // No temporary file is left beside it.
+    let stray: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}

@@ -152,3 +152,95 @@ fn init_reports_a_dir_that_cannot_be_created() {
     .fails_with(1)
     .says(&["cannot create directory file/x"]);
 }
+
+/// Every name under `dir`, relative to it, sorted.
+fn tree(dir: &std::path::Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            names.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if path.is_dir() {
+                pending.push(path);
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+#[test]
+fn init_writes_its_files_atomically_with_private_secrets_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    custodia(
+        tmp.path(),
+        &["init", "--name", "a", "--role", "member", "--dir", "a"],
+    )
+    .ok();
+    let dir = tmp.path().join("a");
+    assert_eq!(
+        tree(&dir),
+        [
+            "api.token",
+            "config.toml",
+            "data",
+            "data/new-validator",
+            "org.key",
+            "org.pub.toml"
+        ],
+        "no temporary file is left"
+    );
+    for secret in ["org.key", "api.token"] {
+        let mode = std::fs::metadata(dir.join(secret))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{secret} mode is {mode:o}");
+    }
+    for public in ["org.pub.toml", "config.toml", "data/new-validator"] {
+        let mode = std::fs::metadata(dir.join(public))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o022, 0, "{public} mode is {mode:o}");
+    }
+}
+
+#[test]
+fn init_in_a_directory_with_a_stale_world_readable_token_replaces_it_privately() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("a");
+    std::fs::create_dir(&dir).unwrap();
+    // A token some earlier attempt left, readable by everyone, and a link where config.toml
+    // goes: the token is replaced by a private one, the link's target is left alone.
+    std::fs::write(dir.join("api.token"), "old-token-old-token\n").unwrap();
+    std::fs::set_permissions(
+        dir.join("api.token"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("elsewhere"), "keep me\n").unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("elsewhere"), dir.join("config.toml")).unwrap();
+    custodia(
+        tmp.path(),
+        &["init", "--name", "a", "--role", "member", "--dir", "a"],
+    )
+    .ok();
+    let token = std::fs::read_to_string(dir.join("api.token")).unwrap();
+    assert_ne!(token, "old-token-old-token\n");
+    let mode = std::fs::metadata(dir.join("api.token"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("elsewhere")).unwrap(),
+        "keep me\n"
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("config.toml"))
+            .unwrap()
+            .contains("org = \"a\"")
+    );
+}

@@ -3,10 +3,8 @@
 //! The parser is bounded (one event's text is at most [`MAX_EVENT_BYTES`]) and tolerant of
 //! what SSE allows: `\n` or `\r\n` line ends, comments (keep-alives), several `data:` lines.
 
-use crate::{
-    Error, Result,
-    types::{BlockEvent, ChainEvent, Event, LaggedEvent},
-};
+use crate::{Error, Result};
+use custodia_api::{BlockEvent, ChainEvent, Event, LaggedEvent};
 use futures::Stream;
 use std::collections::VecDeque;
 

@@ -6,7 +6,7 @@
 //! let client = Client::from_org_dir("devnet/member-a")?;
 //! let record = NewRecord {
 //!     kind: "claim".into(),
-//!     fields: [("amount".to_string(), 1200.into())].into(),
+//!     fields: custodia_client::Fields(vec![("amount".to_string(), 1200.into())]),
 //!     ..NewRecord::default()
 //! };
 //! let submitted = client.submit_record(&record, Wait::DEFAULT).await?;
@@ -19,17 +19,16 @@
 //! ```
 //!
 //! - [`client`]: [`Client`], one method per endpoint, and [`Wait`] for writes.
-//! - [`types`]: the request bodies and answers of the API contract.
+//! - the request bodies and answers of the API contract are custodia-api's types, re-exported
+//!   here: the server builds against the same ones.
 //! - [`events`]: the server-sent event stream.
 //! - [`error`]: [`Error`], each variant saying what to do.
 
 pub mod client;
 pub mod error;
 pub mod events;
-pub mod types;
 
 pub use client::{BATCH_CONTENT_TYPE, Client, TX_CONTENT_TYPE, Wait};
-pub use custodia_protocol::{RecordId, RequestId};
+pub use custodia_api::*;
 pub use error::{Error, Result};
 pub use events::EventStream;
-pub use types::*;

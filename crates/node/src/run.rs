@@ -29,6 +29,18 @@ pub struct Prepared {
     token: String,
 }
 
+/// Never shows the token (the keys show only their public halves).
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("config", &self.config)
+            .field("genesis", &self.genesis.chain_id)
+            .field("keys", &self.keys)
+            .field("token", &format_args!("<redacted>"))
+            .finish()
+    }
+}
+
 /// Reads and checks the config, genesis, keys and token of a node.
 pub fn prepare(config_path: &Path) -> Result<Prepared> {
     let config = NodeConfig::load(config_path)?;
@@ -38,6 +50,7 @@ pub fn prepare(config_path: &Path) -> Result<Prepared> {
     genesis
         .validate()
         .map_err(|err| anyhow!("{}: {err}", config.genesis.display()))?;
+    check_private(&config.key, "key")?;
     let keys = OrgKeys::from_toml(&read(&config.key, "key")?)
         .map_err(|err| anyhow!("{}: {err}", config.key.display()))?;
     let Some(org) = genesis.org(&keys.identity_key()) else {
@@ -56,6 +69,7 @@ pub fn prepare(config_path: &Path) -> Result<Prepared> {
             org.name
         );
     }
+    check_private(&config.api_token_file, "API token")?;
     let token = read(&config.api_token_file, "API token")?
         .trim()
         .to_string();
@@ -71,6 +85,29 @@ pub fn prepare(config_path: &Path) -> Result<Prepared> {
         keys,
         token,
     })
+}
+
+/// Refuses a secret file that users other than its owner may read or write, as ssh does with a
+/// private key, saying how to fix it.
+fn check_private(path: &Path, what: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let metadata = std::fs::metadata(path)
+        .with_context(|| format!("cannot read the {what} file {}", path.display()))?;
+    let mode = metadata.permissions().mode() & 0o7777;
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    let how = match (mode & 0o044 != 0, mode & 0o022 != 0) {
+        (true, true) => "readable and writable by other users",
+        (true, false) => "readable by other users",
+        (false, true) => "writable by other users",
+        (false, false) => "accessible by other users",
+    };
+    bail!(
+        "{} is {how} (mode {mode:04o}): run chmod 600 {}",
+        path.display(),
+        path.display()
+    )
 }
 
 fn read(path: &Path, what: &str) -> Result<String> {
@@ -196,6 +233,7 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
             }
             scrape_context.encode()
         });
+        let api_limits = api::ApiLimits::default();
         let api_context = ApiContext {
             ledger: ledger.clone(),
             org: config.org.clone(),
@@ -212,7 +250,7 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
                     return;
                 }
             };
-            if let Err(err) = api::serve(listener, api_context).await {
+            if let Err(err) = api::serve(listener, api_context, api_limits).await {
                 error!(%err, "API server stopped");
             }
         });
@@ -282,7 +320,112 @@ fn connected_peers(metrics: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::connected_peers;
+    use super::{connected_peers, prepare};
+    use crate::config::{ApprovalPolicy, MempoolConfig, NodeConfig};
+    use custodia_protocol::{Genesis, GenesisOrg, OrgKeys, Params, Role};
+    use std::{os::unix::fs::PermissionsExt as _, path::Path};
+
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+    /// An organisation directory that `prepare` accepts: its config file.
+    fn org_dir(dir: &Path) -> std::path::PathBuf {
+        let keys = OrgKeys::from_seed(1);
+        let genesis = Genesis {
+            chain_id: "custodia-test".into(),
+            params: Params::default(),
+            orgs: vec![GenesisOrg {
+                name: "supervisor".into(),
+                role: Role::Supervisor,
+                identity_key: keys.identity_key(),
+                encryption_key: keys.encryption_key(),
+                p2p: "127.0.0.1:7000".into(),
+                api: "127.0.0.1:8000".into(),
+            }],
+        };
+        let config = NodeConfig {
+            org: "supervisor".into(),
+            genesis: "genesis.toml".into(),
+            key: "org.key".into(),
+            data_dir: "data".into(),
+            api_token_file: "api.token".into(),
+            p2p_listen: "127.0.0.1:7000".parse().unwrap(),
+            api_listen: "127.0.0.1:8000".parse().unwrap(),
+            allow_private_ips: true,
+            approval: ApprovalPolicy::Manual,
+            mempool: MempoolConfig::default(),
+        };
+        let write = |name: &str, text: &str, mode: u32| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("genesis.toml", &genesis.to_toml(), 0o644);
+        write("config.toml", &config.to_toml(), 0o644);
+        write("org.key", &keys.to_toml(), 0o600);
+        write("api.token", &format!("{TOKEN}\n"), 0o600);
+        dir.join("config.toml")
+    }
+
+    fn chmod(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn prepare_accepts_private_secrets_and_its_debug_shows_neither_token_nor_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let prepared = prepare(&org_dir(dir.path())).unwrap();
+        let printed = format!("{prepared:?} {prepared:#?}");
+        assert!(!printed.contains(TOKEN), "{printed}");
+        assert!(!printed.contains(&TOKEN[..16]), "{printed}");
+        let keys = OrgKeys::from_seed(1);
+        let identity = hex::encode(commonware_codec::Encode::encode(&keys.identity));
+        let encryption = hex::encode(keys.encryption.to_bytes());
+        assert!(!printed.contains(&identity), "{printed}");
+        assert!(!printed.contains(&encryption), "{printed}");
+        assert!(printed.contains("token: <redacted>"), "{printed}");
+    }
+
+    #[test]
+    fn prepare_refuses_a_key_file_other_users_can_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = org_dir(dir.path());
+        let key = dir.path().join("org.key");
+        chmod(&key, 0o644);
+        let err = prepare(&config).unwrap_err().to_string();
+        let path = key.display();
+        assert_eq!(
+            err,
+            format!("{path} is readable by other users (mode 0644): run chmod 600 {path}")
+        );
+        chmod(&key, 0o620);
+        let err = prepare(&config).unwrap_err().to_string();
+        assert!(
+            err.contains("is writable by other users (mode 0620)"),
+            "{err}"
+        );
+        chmod(&key, 0o400);
+        prepare(&config).unwrap();
+    }
+
+    #[test]
+    fn prepare_refuses_a_token_file_other_users_can_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = org_dir(dir.path());
+        let token = dir.path().join("api.token");
+        chmod(&token, 0o640);
+        let err = prepare(&config).unwrap_err().to_string();
+        let path = token.display();
+        assert_eq!(
+            err,
+            format!("{path} is readable by other users (mode 0640): run chmod 600 {path}")
+        );
+        chmod(&token, 0o666);
+        let err = prepare(&config).unwrap_err().to_string();
+        assert!(
+            err.contains("is readable and writable by other users (mode 0666)"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn connected_peers_counts_the_tracker_samples() {

@@ -547,7 +547,7 @@ async fn serve_answers_over_tcp() {
         peers: Arc::new(|| 0),
         metrics: Arc::new(String::new),
     };
-    let server = tokio::spawn(custodia_node::api::serve(listener, ctx));
+    let server = tokio::spawn(custodia_node::api::serve(listener, ctx, Default::default()));
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n")

@@ -469,7 +469,7 @@ async fn fetch_with_wait_returns_once_the_approved_request_is_delivered() {
     let b = chain.node(MEMBER_B);
     let fetch = format!("/v1/requests/{request_id}/fetch?wait=true");
     let answer = b.get(&format!("{fetch}&timeout=1")).await;
-    answer.error(StatusCode::GATEWAY_TIMEOUT, "timeout");
+    answer.error(StatusCode::CONFLICT, "approved");
     let waiting = tokio::spawn(async move { b.get(&format!("{fetch}&timeout=20")).await });
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert!(!waiting.is_finished());

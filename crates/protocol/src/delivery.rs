@@ -5,6 +5,7 @@ use crate::{
     Digest, EncryptionKey, EncryptionSecret, IdentityKey, RecordId, RequestId,
     commitment::{FieldValue, OpenedField, record_commitment},
     hash::{from_hex, to_hex},
+    keys::DeliverySeedKey,
     record::RecordHeader,
     seal::{DELIVERY_INFO, SealError, delivery_aad, open, seal, seal_seeded},
 };
@@ -184,16 +185,56 @@ pub fn seal_bundle(
     )?)
 }
 
-/// [`seal_bundle`] with the ephemeral key drawn from `seed` ([`seal_seeded`]): sealing the
-/// same bundle with the same seed gives the same bytes, so a re-sent `Deliver` is the same tx.
+/// HKDF `info` prefix of a delivery seed (DESIGN §7.6).
+pub const DELIVERY_SEED_INFO: &[u8] = b"custodia/v1/delivery-seed";
+
+/// The seed of the supervisor's delivery of `request_id` to `recipient` whose tx is valid
+/// until `valid_until` on `chain` (DESIGN §7.6): `HKDF-SHA256(salt = none, ikm = the
+/// [`DeliverySeedKey`] (32), info = "custodia/v1/delivery-seed" ‖ chain (32) ‖ request_id (16)
+/// ‖ recipient's encryption key (32) ‖ valid_until (u64 BE), 32 bytes)`. The same duty in the
+/// same window gives the same seed; any other chain, request, recipient or window another.
+pub fn delivery_seed(
+    key: &DeliverySeedKey,
+    chain: &Digest,
+    request_id: &RequestId,
+    recipient: &EncryptionKey,
+    valid_until: u64,
+) -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(None, key.expose())
+        .expand_multi_info(
+            &[
+                DELIVERY_SEED_INFO,
+                chain.as_ref(),
+                request_id.as_bytes(),
+                &recipient.0,
+                &valid_until.to_be_bytes(),
+            ],
+            &mut seed,
+        )
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    seed
+}
+
+/// [`seal_bundle`] with the ephemeral key drawn ([`seal_seeded`]) from the
+/// [`delivery_seed`] of this chain, request, recipient and `valid_until`: sealing the same
+/// bundle in the same window gives the same bytes, so a re-sent `Deliver` is the same tx.
 pub fn seal_bundle_seeded(
     chain: &Digest,
     requester: &IdentityKey,
     requester_encryption: &EncryptionKey,
     bundle: &DeliveryBundle,
-    seed: [u8; 32],
+    seed_key: &DeliverySeedKey,
+    valid_until: u64,
 ) -> Result<Vec<u8>, DeliveryError> {
     let plaintext = bundle_json(bundle)?;
+    let seed = delivery_seed(
+        seed_key,
+        chain,
+        &bundle.request_id,
+        requester_encryption,
+        valid_until,
+    );
     Ok(seal_seeded(
         requester_encryption,
         DELIVERY_INFO,

@@ -1,5 +1,6 @@
 //! Codec helpers shared by the wire types: bounded UTF-8 strings and lists of them.
 
+use crate::params::MAX_UTF8_BYTES;
 use bytes::BufMut;
 use commonware_codec::{Buf, EncodeSize, Error, RangeCfg, Read, Write};
 
@@ -17,6 +18,35 @@ pub fn str_size(value: &str) -> usize {
 pub fn read_str(buf: &mut impl Buf, max: usize, context: &'static str) -> Result<String, Error> {
     let bytes = Vec::<u8>::read_cfg(buf, &(RangeCfg::from(0..=max), ()))?;
     String::from_utf8(bytes).map_err(|_| Error::Invalid(context, "not valid UTF-8"))
+}
+
+/// Reads a text written by [`write_str`]: valid UTF-8 of at most `max_chars` characters (and so
+/// at most `max_chars * MAX_UTF8_BYTES` bytes).
+pub fn read_text(
+    buf: &mut impl Buf,
+    max_chars: usize,
+    context: &'static str,
+) -> Result<String, Error> {
+    let text = read_str(buf, max_chars.saturating_mul(MAX_UTF8_BYTES), context)?;
+    if text.chars().count() > max_chars {
+        return Err(Error::Invalid(context, "too many characters"));
+    }
+    Ok(text)
+}
+
+/// Reads at most `max_items` texts of at most `max_chars` characters each.
+pub fn read_texts(
+    buf: &mut impl Buf,
+    max_items: usize,
+    max_chars: usize,
+    context: &'static str,
+) -> Result<Vec<String>, Error> {
+    let count = usize::read_cfg(buf, &RangeCfg::from(0..=max_items))?;
+    let mut values = Vec::with_capacity(count);
+    for _ in 0..count {
+        values.push(read_text(buf, max_chars, context)?);
+    }
+    Ok(values)
 }
 
 /// Writes a list of strings (count, then each string).

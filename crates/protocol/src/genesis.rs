@@ -5,7 +5,10 @@ use crate::{
     Digest, EncryptionKey, IdentityKey, Params,
     encoding::{read_str, str_size, write_str},
     hash::sha256,
-    params::{MAX_ADDRESS_BYTES, MAX_CHAIN_ID_BYTES, MAX_ORG_NAME_BYTES, MAX_ORGS},
+    params::{
+        DELIVERY_RECORD_OVERHEAD_BYTES, MAX_ADDRESS_BYTES, MAX_CHAIN_ID_BYTES, MAX_ORG_NAME_BYTES,
+        MAX_ORGS, MAX_REQUEST_RECORDS,
+    },
 };
 use bytes::BufMut;
 use commonware_codec::{
@@ -15,6 +18,29 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 const GENESIS_DOMAIN: &[u8] = b"custodia/genesis/v1";
+
+/// Largest `max_tx_ttl`, in blocks (DESIGN §5.4). Heights, `valid_until` and the ids kept for
+/// replay protection are stored as SQLite integers (i64): every height plus a bounded ttl stays
+/// far below `i64::MAX`.
+pub const MAX_TX_TTL_BOUND: u64 = 1_000_000;
+/// Largest `max_request_ttl`, in blocks (`expires_height = inclusion + ttl`).
+pub const MAX_REQUEST_TTL_BOUND: u64 = 10_000_000;
+/// Largest `max_block_txs`: a block is decoded into one vector of txs.
+pub const MAX_BLOCK_TXS_BOUND: u64 = 1_000_000;
+/// Largest `max_block_bytes` (256 MiB): the largest p2p message is a block with its certificate,
+/// and a node holds several blocks in memory.
+pub const MAX_BLOCK_BYTES_BOUND: u64 = 256 << 20;
+/// Smallest `max_record_bytes` and `max_delivery_bytes`: room for a sealed record of one short
+/// field (about 130 bytes).
+pub const MIN_PAYLOAD_BYTES: u64 = 256;
+/// Allowance of a block for everything of a `SubmitRecord` but its sealed payload: the envelope,
+/// the largest kind, tags and field names the codec accepts, and the block's header.
+pub const SUBMIT_RECORD_OVERHEAD_BYTES: u64 = 24 * 1024;
+/// The part of `max_deliver_sealed_bytes` beyond `max_delivery_bytes`: per record of a request,
+/// its metadata and undisclosed leaves.
+const DELIVERY_OVERHEAD_BYTES: u64 = (MAX_REQUEST_RECORDS * DELIVERY_RECORD_OVERHEAD_BYTES) as u64;
+/// Smallest `max_block_bytes`: room for the smallest delivery.
+pub const MIN_BLOCK_BYTES: u64 = DELIVERY_OVERHEAD_BYTES + MIN_PAYLOAD_BYTES;
 
 /// An organisation's role in the consortium.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -149,6 +175,77 @@ impl GenesisOrg {
     }
 }
 
+/// The bounds of the parameters (DESIGN §5.4), so that no height arithmetic can overflow and
+/// the codecs' and p2p messages' sizes stay sane; the error names the parameter, its value and
+/// the bound. The relations checked here (a largest record and a largest delivery fit a block)
+/// imply [`Params::validate`]'s.
+fn check_param_bounds(params: &Params) -> Result<(), GenesisError> {
+    let within = |name: &str, value: u64, min: u64, max: u64, unit: &str, why: String| {
+        if (min..=max).contains(&value) {
+            return Ok(());
+        }
+        Err(invalid(
+            format!("params.{name}"),
+            format!("must be {min} to {max} {unit}{why}, found {value}"),
+        ))
+    };
+    within(
+        "max_tx_ttl",
+        params.max_tx_ttl,
+        1,
+        MAX_TX_TTL_BOUND,
+        "blocks",
+        String::new(),
+    )?;
+    within(
+        "max_request_ttl",
+        params.max_request_ttl,
+        1,
+        MAX_REQUEST_TTL_BOUND,
+        "blocks",
+        String::new(),
+    )?;
+    within(
+        "max_block_txs",
+        params.max_block_txs,
+        1,
+        MAX_BLOCK_TXS_BOUND,
+        "txs",
+        String::new(),
+    )?;
+    within(
+        "max_block_bytes",
+        params.max_block_bytes,
+        MIN_BLOCK_BYTES,
+        MAX_BLOCK_BYTES_BOUND,
+        "bytes",
+        format!(
+            " (a block must hold a delivery: {DELIVERY_OVERHEAD_BYTES} bytes of per-record metadata and at least {MIN_PAYLOAD_BYTES} of fields)"
+        ),
+    )?;
+    let block = params.max_block_bytes;
+    within(
+        "max_record_bytes",
+        params.max_record_bytes,
+        MIN_PAYLOAD_BYTES,
+        block - SUBMIT_RECORD_OVERHEAD_BYTES,
+        "bytes",
+        format!(
+            " (a largest record, with {SUBMIT_RECORD_OVERHEAD_BYTES} bytes of tx and block overhead, must fit in max_block_bytes = {block})"
+        ),
+    )?;
+    within(
+        "max_delivery_bytes",
+        params.max_delivery_bytes,
+        MIN_PAYLOAD_BYTES,
+        block - DELIVERY_OVERHEAD_BYTES,
+        "bytes",
+        format!(
+            " (a largest delivery, with {DELIVERY_OVERHEAD_BYTES} bytes of per-record metadata, must fit in max_block_bytes = {block})"
+        ),
+    )
+}
+
 impl Genesis {
     /// Checks every rule of a genesis; the error names the offending field.
     pub fn validate(&self) -> Result<(), GenesisError> {
@@ -158,6 +255,7 @@ impl Genesis {
                 format!("must be 1 to {MAX_CHAIN_ID_BYTES} bytes"),
             ));
         }
+        check_param_bounds(&self.params)?;
         self.params
             .validate()
             .map_err(|message| invalid("params", message))?;

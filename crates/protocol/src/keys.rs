@@ -70,17 +70,57 @@ impl EncryptionSecret {
 
 impl fmt::Debug for EncryptionSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("EncryptionSecret(..)")
+        f.write_str("EncryptionSecret(<redacted>)")
     }
 }
 
 /// Both secrets of an organisation.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct OrgKeys {
     /// Signs txs and votes, authenticates p2p connections.
     pub identity: IdentitySecret,
     /// Opens sealed records (supervisor) and deliveries (requester).
     pub encryption: EncryptionSecret,
+}
+
+/// Shows the public keys, never the secrets.
+impl fmt::Debug for OrgKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrgKeys")
+            .field("identity", &format_args!("<redacted>"))
+            .field("encryption", &format_args!("<redacted>"))
+            .field(
+                "identity_key",
+                &format_args!("{}", hex::encode(self.identity_key().as_ref())),
+            )
+            .field(
+                "encryption_key",
+                &format_args!("{}", hex::encode(self.encryption_key().0)),
+            )
+            .finish()
+    }
+}
+
+/// HKDF `info` of the [`DeliverySeedKey`] (DESIGN §7.6).
+pub const DELIVERY_SEED_KEY_INFO: &[u8] = b"custodia/v1/key/delivery-seed";
+
+/// The key the supervisor's delivery seeds are derived from (DESIGN §7.6), dedicated to that
+/// use: derived from the whole key file with its own HKDF label, so the X25519 secret is never
+/// used as a seed's input itself.
+#[derive(Clone)]
+pub struct DeliverySeedKey([u8; 32]);
+
+impl DeliverySeedKey {
+    /// The key's bytes, for the seed derivation ([`crate::delivery::delivery_seed`]).
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DeliverySeedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeliverySeedKey(<redacted>)")
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -131,6 +171,21 @@ impl OrgKeys {
     /// The encryption public key.
     pub fn encryption_key(&self) -> EncryptionKey {
         self.encryption.public()
+    }
+
+    /// The key of this organisation's delivery seeds: `HKDF-SHA256(salt = none, ikm =
+    /// identity_secret (32) ‖ encryption_secret (32), info = "custodia/v1/key/delivery-seed",
+    /// 32 bytes)` (DESIGN §7.6).
+    pub fn delivery_seed_key(&self) -> DeliverySeedKey {
+        let mut ikm = [0u8; 64];
+        ikm[..32].copy_from_slice(&self.identity.encode());
+        ikm[32..].copy_from_slice(&self.encryption.to_bytes());
+        let mut key = [0u8; 32];
+        hkdf::Hkdf::<sha2::Sha256>::new(None, &ikm)
+            .expand(DELIVERY_SEED_KEY_INFO, &mut key)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        ikm.fill(0);
+        DeliverySeedKey(key)
     }
 
     /// The `org.key` text.

@@ -14,6 +14,7 @@ pub mod genesis;
 pub mod hash;
 pub mod ids;
 pub mod keys;
+pub mod limits;
 pub mod params;
 pub mod record;
 pub mod seal;

@@ -12,12 +12,15 @@ pub const MAX_FIELD_NAME_BYTES: usize = 64;
 pub const MAX_KIND_BYTES: usize = 64;
 /// Most tags on a record.
 pub const MAX_TAGS: usize = 16;
-/// Longest tag, in bytes.
-pub const MAX_TAG_BYTES: usize = 64;
-/// Longest request purpose, in bytes.
-pub const MAX_PURPOSE_BYTES: usize = 1024;
-/// Longest verdict or decision reason, in bytes.
-pub const MAX_REASON_BYTES: usize = 1024;
+/// Longest tag, in characters (Unicode scalar values, as JSON Schema counts a string's length).
+pub const MAX_TAG_CHARS: usize = 64;
+/// Longest request purpose, in characters.
+pub const MAX_PURPOSE_CHARS: usize = 1024;
+/// Longest verdict or decision reason, in characters.
+pub const MAX_REASON_CHARS: usize = 1024;
+/// Most UTF-8 bytes of one character: a text of `n` characters is decoded from at most
+/// `n * MAX_UTF8_BYTES` bytes.
+pub const MAX_UTF8_BYTES: usize = 4;
 /// Longest organisation name, in bytes.
 pub const MAX_ORG_NAME_BYTES: usize = 64;
 /// Longest chain id, in bytes.

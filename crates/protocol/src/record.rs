@@ -4,7 +4,7 @@
 use crate::{
     Body, Digest, EncryptionKey, EncryptionSecret, IdentityKey, RecordId,
     commitment::{FieldValue, OpenedField, record_commitment},
-    params::{MAX_FIELD_NAME_BYTES, MAX_FIELDS, MAX_KIND_BYTES, MAX_TAG_BYTES, MAX_TAGS},
+    params::{MAX_FIELD_NAME_BYTES, MAX_FIELDS, MAX_KIND_BYTES, MAX_TAG_CHARS, MAX_TAGS},
     seal::{RECORD_INFO, SealError, open, record_aad, seal},
 };
 use serde::{Deserialize, Serialize};
@@ -67,7 +67,7 @@ pub enum RecordError {
     )]
     InvalidKind(String),
     /// A tag is empty, too long, or there are too many.
-    #[error("invalid tags: at most {MAX_TAGS} tags of 1 to {MAX_TAG_BYTES} bytes each")]
+    #[error("invalid tags: at most {MAX_TAGS} tags of 1 to {MAX_TAG_CHARS} characters each")]
     InvalidTags,
     /// The sealed payload cannot be opened.
     #[error("cannot open the record: {0}")]
@@ -149,7 +149,11 @@ pub fn check_kind_and_tags(kind: &str, tags: &[String]) -> Result<(), RecordErro
     if !valid_kind(kind) {
         return Err(RecordError::InvalidKind(kind.to_string()));
     }
-    if tags.len() > MAX_TAGS || tags.iter().any(|t| t.is_empty() || t.len() > MAX_TAG_BYTES) {
+    if tags.len() > MAX_TAGS
+        || tags
+            .iter()
+            .any(|t| t.is_empty() || t.chars().count() > MAX_TAG_CHARS)
+    {
         return Err(RecordError::InvalidTags);
     }
     Ok(())

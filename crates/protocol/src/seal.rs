@@ -64,8 +64,9 @@ pub fn seal(
 /// Seals `plaintext` to `recipient` with the ephemeral key drawn from `seed`, so the same inputs
 /// give the same bytes: a sender that must not publish two different ciphertexts of one object
 /// (the supervisor re-sending a delivery after a restart) seals the same bytes again. The seed
-/// must stay secret to the sender and be unique per object: derive it from the sender's secret
-/// key and the object's id.
+/// must stay secret to the sender and be unique per object and recipient: derive it with HKDF
+/// from a key dedicated to it, never use a secret key itself (deliveries:
+/// [`crate::delivery::delivery_seed`]).
 pub fn seal_seeded(
     recipient: &EncryptionKey,
     info: &[u8],

@@ -2,12 +2,14 @@
 
 use crate::{
     Digest, IdentityKey, IdentitySecret, RecordId, RequestId, Signature, TX_NAMESPACE,
-    encoding::{read_str, read_strs, str_size, strs_size, write_str, write_strs},
+    encoding::{
+        read_str, read_strs, read_text, read_texts, str_size, strs_size, write_str, write_strs,
+    },
     hash::sha256,
     keys::read_identity_key,
     params::{
-        MAX_FIELD_NAME_BYTES, MAX_FIELDS, MAX_KIND_BYTES, MAX_PURPOSE_BYTES, MAX_REASON_BYTES,
-        MAX_REQUEST_RECORDS, MAX_TAG_BYTES, MAX_TAGS, Params,
+        MAX_FIELD_NAME_BYTES, MAX_FIELDS, MAX_KIND_BYTES, MAX_PURPOSE_CHARS, MAX_REASON_CHARS,
+        MAX_REQUEST_RECORDS, MAX_TAG_CHARS, MAX_TAGS, Params,
     },
 };
 use bytes::{BufMut, Bytes};
@@ -247,7 +249,7 @@ impl Read for Body {
             0 => Body::SubmitRecord {
                 record_id: RecordId::read(buf)?,
                 kind: read_str(buf, MAX_KIND_BYTES, "kind")?,
-                tags: read_strs(buf, MAX_TAGS, MAX_TAG_BYTES, "tag")?,
+                tags: read_texts(buf, MAX_TAGS, MAX_TAG_CHARS, "tag")?,
                 fields: read_strs(buf, MAX_FIELDS, MAX_FIELD_NAME_BYTES, "field name")?,
                 commitment: Digest::read(buf)?,
                 sealed: Bytes::read_cfg(buf, &RangeCfg::from(0..=cfg.max_record_bytes))?,
@@ -255,7 +257,7 @@ impl Read for Body {
             1 => Body::AttestRecord {
                 record_id: RecordId::read(buf)?,
                 accepted: bool::read(buf)?,
-                reason: read_str(buf, MAX_REASON_BYTES, "reason")?,
+                reason: read_text(buf, MAX_REASON_CHARS, "reason")?,
             },
             2 => Body::RequestShare {
                 request_id: RequestId::read(buf)?,
@@ -264,13 +266,13 @@ impl Read for Body {
                     &(RangeCfg::from(0..=MAX_REQUEST_RECORDS), ()),
                 )?,
                 fields: read_strs(buf, MAX_FIELDS, MAX_FIELD_NAME_BYTES, "field name")?,
-                purpose: read_str(buf, MAX_PURPOSE_BYTES, "purpose")?,
+                purpose: read_text(buf, MAX_PURPOSE_CHARS, "purpose")?,
                 ttl: u64::read(buf)?,
             },
             3 => Body::Decide {
                 request_id: RequestId::read(buf)?,
                 approve: bool::read(buf)?,
-                reason: read_str(buf, MAX_REASON_BYTES, "reason")?,
+                reason: read_text(buf, MAX_REASON_CHARS, "reason")?,
             },
             4 => Body::Deliver {
                 request_id: RequestId::read(buf)?,
@@ -338,6 +340,19 @@ pub enum TxError {
         /// The signer (hex).
         signer: String,
     },
+    /// A field of the body is over a limit that decoding enforces: no node could decode the
+    /// tx, so none may sign or admit it.
+    #[error("{what} has {found} {unit}, over the limit of {max}")]
+    OverLimit {
+        /// Which field.
+        what: &'static str,
+        /// What it holds.
+        found: usize,
+        /// The limit.
+        max: usize,
+        /// What is counted (`characters`, `bytes`, `items`).
+        unit: &'static str,
+    },
     /// A sealed payload is over its limit.
     #[error("{what} is {size} bytes, over the chain's limit of {max} bytes")]
     TooLarge {
@@ -358,7 +373,7 @@ impl TxError {
             TxError::WrongChain { .. } => "wrong_chain",
             TxError::OutsideWindow { .. } => "outside_window",
             TxError::BadSignature { .. } => "bad_signature",
-            TxError::TooLarge { .. } => "too_large",
+            TxError::TooLarge { .. } | TxError::OverLimit { .. } => "too_large",
         }
     }
 }
@@ -433,6 +448,7 @@ impl Tx {
                 max_ttl: params.max_tx_ttl,
             });
         }
+        self.body.check_limits()?;
         let (what, size, max) = match &self.body {
             Body::SubmitRecord { sealed, .. } => (
                 "record sealed payload",

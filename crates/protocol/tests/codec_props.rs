@@ -8,7 +8,10 @@ use bytes::Bytes;
 use commonware_codec::{Decode, Encode, EncodeSize, Write as _};
 use custodia_protocol::{
     Block, BlockCfg, Body, Digest, Genesis, OrgKeys, Params, RecordId, RequestId, Tx, TxCfg,
-    params::{MAX_FIELDS, MAX_KIND_BYTES, MAX_ORGS, MAX_PURPOSE_BYTES, MAX_TAGS},
+    params::{
+        MAX_FIELDS, MAX_KIND_BYTES, MAX_ORGS, MAX_PURPOSE_CHARS, MAX_REASON_CHARS,
+        MAX_REQUEST_RECORDS, MAX_TAG_CHARS, MAX_TAGS,
+    },
     tx::{TxError, verify_signatures},
 };
 use proptest::{collection::vec, prelude::*, sample::Index};
@@ -147,12 +150,13 @@ fn block() -> impl Strategy<Value = Block> {
     )
 }
 
-/// Parameters that pass [`Params::validate`].
+/// Parameters within the genesis bounds (DESIGN §5.4).
 fn params() -> impl Strategy<Value = Params> {
+    use custodia_protocol::genesis::{MAX_TX_TTL_BOUND, MIN_PAYLOAD_BYTES};
     (
-        1u64..=1_000_000,
-        1u64..=1 << 20,
-        1u64..=8 << 20,
+        1u64..=MAX_TX_TTL_BOUND,
+        MIN_PAYLOAD_BYTES..=1 << 20,
+        MIN_PAYLOAD_BYTES..=8 << 20,
         1u64..=1_000_000,
         1u64..=100_000,
         0u64..=1 << 20,
@@ -489,7 +493,18 @@ fn delivery_payload_over_the_chain_limit_is_refused() {
 #[test]
 fn strings_and_lists_over_the_protocol_limits_are_refused() {
     let cfg = TxCfg::default();
-    let decodes = |body: Body| Tx::decode_bytes(unsigned_tx(body).encode(), &cfg).is_ok();
+    // A body decodes exactly when it passes `check_limits`: what a node signs or admits, every
+    // node can decode.
+    let decodes = |body: Body| {
+        let decoded = Tx::decode_bytes(unsigned_tx(body.clone()).encode(), &cfg).is_ok();
+        assert_eq!(
+            decoded,
+            body.check_limits().is_ok(),
+            "decoding and check_limits disagree on a {}",
+            body.name()
+        );
+        decoded
+    };
     let submit = |kind: String, tags: Vec<String>, fields: Vec<String>| Body::SubmitRecord {
         record_id: RecordId([3; 16]),
         kind,
@@ -518,8 +533,38 @@ fn strings_and_lists_over_the_protocol_limits_are_refused() {
         purpose,
         ttl: 10,
     };
-    assert!(decodes(request("p".repeat(MAX_PURPOSE_BYTES))));
-    assert!(!decodes(request("p".repeat(MAX_PURPOSE_BYTES + 1))));
+    assert!(decodes(request("p".repeat(MAX_PURPOSE_CHARS))));
+    assert!(!decodes(request("p".repeat(MAX_PURPOSE_CHARS + 1))));
+    // Texts are counted in characters: multibyte ones fit as many.
+    assert!(decodes(request("é".repeat(MAX_PURPOSE_CHARS))));
+    assert!(!decodes(request("é".repeat(MAX_PURPOSE_CHARS + 1))));
+    let decide = |reason: String| Body::Decide {
+        request_id: RequestId([6; 16]),
+        approve: false,
+        reason,
+    };
+    assert!(decodes(decide("🦀".repeat(MAX_REASON_CHARS))));
+    assert!(!decodes(decide("🦀".repeat(MAX_REASON_CHARS + 1))));
+    assert!(decodes(submit(
+        "k".into(),
+        vec!["ß".repeat(MAX_TAG_CHARS)],
+        vec![]
+    )));
+    assert!(!decodes(submit(
+        "k".into(),
+        vec!["ß".repeat(MAX_TAG_CHARS + 1)],
+        vec![]
+    )));
+    let ask = |records: usize, fields: usize| Body::RequestShare {
+        request_id: RequestId([6; 16]),
+        record_ids: (0..records).map(|i| RecordId([i as u8; 16])).collect(),
+        fields: names(fields),
+        purpose: "p".into(),
+        ttl: 10,
+    };
+    assert!(decodes(ask(MAX_REQUEST_RECORDS, MAX_FIELDS)));
+    assert!(!decodes(ask(1, MAX_FIELDS + 1)));
+    assert!(!decodes(ask(MAX_REQUEST_RECORDS + 1, 0)));
 }
 
 #[test]

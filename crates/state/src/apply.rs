@@ -53,7 +53,7 @@ fn envelope_rejection(error: TxError) -> Rejection {
     let code = match error {
         TxError::WrongChain { .. } => Code::WrongChain,
         TxError::OutsideWindow { .. } => Code::OutsideWindow,
-        TxError::TooLarge { .. } => Code::TooLarge,
+        TxError::TooLarge { .. } | TxError::OverLimit { .. } => Code::TooLarge,
         // Decoding and signatures are checked before a block is voted for.
         TxError::Malformed(_) | TxError::BadSignature { .. } => Code::InvalidTx,
     };

@@ -36,6 +36,23 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 13] = [
+        EventKind::RecordSubmitted,
+        EventKind::RecordAccepted,
+        EventKind::RecordRejected,
+        EventKind::RequestCreated,
+        EventKind::DecisionApproved,
+        EventKind::DecisionRejected,
+        EventKind::RequestApproved,
+        EventKind::RequestRejected,
+        EventKind::RequestDelivered,
+        EventKind::RequestCancelled,
+        EventKind::RequestExpired,
+        EventKind::OrgSuspended,
+        EventKind::OrgReinstated,
+    ];
+
     /// The snake_case name.
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -132,6 +132,8 @@ pub struct BlockRow {
 /// One line of the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
+    /// Its position in the whole trail (increasing in chain order; a page's cursor).
+    pub seq: u64,
     /// Height of the block.
     pub height: u64,
     /// The block's timestamp.
@@ -191,6 +193,14 @@ pub struct AuditFilter {
     pub request: Option<RequestId>,
     /// Entries where this org acted or is concerned.
     pub org: Option<IdentityKey>,
+    /// Entries of blocks at or above this height.
+    pub from_height: Option<u64>,
+    /// Entries of blocks at or below this height.
+    pub to_height: Option<u64>,
+    /// Entries after this `seq` (the previous page's last).
+    pub after: Option<u64>,
+    /// At most this many entries (0: no bound; the API always sets one).
+    pub limit: u64,
 }
 
 /// Read-only queries over a state connection.
@@ -203,6 +213,11 @@ const RECORD_COLUMNS: &str = "record_id, provider, kind, tags, fields, commitmen
 const RECEIPT_COLUMNS: &str = "height, tx_index, tx_id, signer, body, code, message";
 const REQUEST_COLUMNS: &str = "request_id, requester, fields, purpose, ttl, created_height, \
      expires_height, status, status_height, reason";
+
+/// A count or height as SQLite's integer (heights and counts never reach 2^63).
+fn sql_int(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
 
 fn limit_clause(offset: u64, limit: u64) -> String {
     let limit = if limit == 0 { -1 } else { limit as i64 };
@@ -415,13 +430,15 @@ impl<'a> Queries<'a> {
             .optional()
     }
 
-    /// The audit trail: entries matching any of the filter's criteria, in chain order.
+    /// A page of the audit trail: the entries matching every criterion of the filter, in
+    /// chain order, after `filter.after`, at most `filter.limit`.
     pub fn audit(&self, filter: &AuditFilter) -> rusqlite::Result<Vec<AuditEntry>> {
-        let mut clauses = Vec::new();
-        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+        let mut clauses = vec!["e.seq > ?"];
+        let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(filter.after.map_or(-1, sql_int))];
         if let Some(record) = &filter.record {
             clauses.push(
-                "e.record_id = ? OR e.request_id IN (SELECT request_id FROM request_records WHERE record_id = ?)",
+                "(e.record_id = ? OR e.request_id IN \
+                 (SELECT request_id FROM request_records WHERE record_id = ?))",
             );
             args.push(Box::new(record.0.to_vec()));
             args.push(Box::new(record.0.to_vec()));
@@ -431,29 +448,40 @@ impl<'a> Queries<'a> {
             args.push(Box::new(request.0.to_vec()));
         }
         if let Some(org) = &filter.org {
-            clauses.push("e.actor = ? OR e.subject = ?");
+            clauses.push("(e.actor = ? OR e.subject = ?)");
             args.push(Box::new(org.as_ref().to_vec()));
             args.push(Box::new(org.as_ref().to_vec()));
         }
-        let filter_sql = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", clauses.join(" OR "))
-        };
+        if let Some(from) = filter.from_height {
+            clauses.push("e.height >= ?");
+            args.push(Box::new(sql_int(from)));
+        }
+        if let Some(to) = filter.to_height {
+            clauses.push("e.height <= ?");
+            args.push(Box::new(sql_int(to)));
+        }
+        args.push(Box::new(match filter.limit {
+            0 => -1,
+            limit => sql_int(limit),
+        }));
         let sql = format!(
             "SELECT e.height, b.timestamp_ms, e.tx_index, e.tx_id, e.kind, a.name, s.name,
-                    e.record_id, e.request_id, e.detail
+                    e.record_id, e.request_id, e.detail, e.seq
              FROM events e
              JOIN blocks b ON b.height = e.height
              LEFT JOIN orgs a ON a.identity_key = e.actor
-             LEFT JOIN orgs s ON s.identity_key = e.subject{filter_sql}
-             ORDER BY e.seq"
+             LEFT JOIN orgs s ON s.identity_key = e.subject
+             WHERE {}
+             ORDER BY e.seq
+             LIMIT ?",
+            clauses.join(" AND ")
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
             let record: Option<Vec<u8>> = r.get(7)?;
             let request: Option<Vec<u8>> = r.get(8)?;
             Ok(AuditEntry {
+                seq: r.get::<_, i64>(10)? as u64,
                 height: r.get::<_, i64>(0)? as u64,
                 timestamp_ms: r.get::<_, i64>(1)? as u64,
                 tx_index: r.get::<_, Option<i64>>(2)?.map(|i| i as u32),

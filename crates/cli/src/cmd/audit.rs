@@ -6,7 +6,7 @@ use super::{
     output::{Table, cut, or_dash, print_json, print_stdout, utc},
 };
 use anyhow::Result;
-use custodia_client::{AuditFilter, AuditTrail, RecordId, RequestId};
+use custodia_client::{AuditEntry, AuditFilter, RecordId, RequestId};
 
 /// Arguments of `custodia audit`.
 #[derive(Debug, clap::Args)]
@@ -20,6 +20,12 @@ pub struct Args {
     /// Only what this organisation did or what concerns it.
     #[arg(long, value_name = "NAME")]
     pub org: Option<String>,
+    /// Only blocks at or above this height.
+    #[arg(long, value_name = "HEIGHT")]
+    pub from: Option<u64>,
+    /// Only blocks at or below this height.
+    #[arg(long, value_name = "HEIGHT")]
+    pub to: Option<u64>,
 }
 
 /// Runs `custodia audit`.
@@ -29,20 +35,23 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         record: args.record,
         request: args.request,
         org: args.org,
+        from_height: args.from,
+        to_height: args.to,
+        ..AuditFilter::default()
     };
-    let trail = block_on(async { client.audit(&filter).await.map_err(explain) })?;
+    let entries = block_on(async { client.audit_all(&filter).await.map_err(explain) })?;
     if global.json {
-        return print_json(&trail);
+        return print_json(&serde_json::json!({ "entries": entries }));
     }
-    print_stdout(&table(&trail))
+    print_stdout(&table(&entries))
 }
 
 /// The audit trail as a table, oldest first.
-fn table(trail: &AuditTrail) -> String {
+fn table(entries: &[AuditEntry]) -> String {
     let mut table = Table::new(&[
         "HEIGHT", "TIME", "EVENT", "ACTOR", "SUBJECT", "OBJECT", "DETAIL",
     ]);
-    for entry in &trail.entries {
+    for entry in entries {
         let object = match (&entry.request_id, &entry.record_id) {
             (Some(request), _) => request.to_string(),
             (None, Some(record)) => record.to_string(),
@@ -64,25 +73,23 @@ fn table(trail: &AuditTrail) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use custodia_client::AuditEntry;
 
     #[test]
     fn the_trail_prints_one_aligned_line_per_entry() {
         let record: RecordId = "rec_000102030405060708090a0b0c0d0e0f".parse().unwrap();
-        let trail = AuditTrail {
-            entries: vec![AuditEntry {
-                height: 3,
-                timestamp_ms: 0,
-                tx_index: Some(0),
-                tx_id: Some("ab".into()),
-                kind: "record_accepted".into(),
-                actor: Some("supervisor".into()),
-                subject: Some("member-a".into()),
-                record_id: Some(record),
-                request_id: None,
-                detail: String::new(),
-            }],
-        };
+        let trail = vec![AuditEntry {
+            seq: 1,
+            height: 3,
+            timestamp_ms: 0,
+            tx_index: Some(0),
+            tx_id: Some("ab".into()),
+            kind: "record_accepted".into(),
+            actor: Some("supervisor".into()),
+            subject: Some("member-a".into()),
+            record_id: Some(record),
+            request_id: None,
+            detail: String::new(),
+        }];
         let text = table(&trail);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);

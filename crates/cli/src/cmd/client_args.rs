@@ -18,7 +18,7 @@ pub const TOKEN_ENV: &str = "CUSTODIA_TOKEN";
 const MAX_TIMEOUT_SECONDS: u64 = 600;
 
 /// Global flags of the client commands.
-#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+#[derive(Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct GlobalArgs {
     /// The organisation directory (from `custodia init` or `custodia devnet`): the node's
     /// address from DIR/config.toml, its token from DIR/api.token.
@@ -35,8 +35,20 @@ pub struct GlobalArgs {
     pub json: bool,
 }
 
+/// Never shows the token.
+impl std::fmt::Debug for GlobalArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobalArgs")
+            .field("org_dir", &self.org_dir)
+            .field("node", &self.node)
+            .field("token", &self.token.as_ref().map(|_| Redacted))
+            .field("json", &self.json)
+            .finish()
+    }
+}
+
 /// Where the client commands find their node.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Target {
     /// An organisation directory.
     OrgDir(PathBuf),
@@ -49,7 +61,43 @@ pub enum Target {
     },
 }
 
+/// Never shows the token.
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::OrgDir(dir) => f.debug_tuple("OrgDir").field(dir).finish(),
+            Target::Node { url, token: _ } => f
+                .debug_struct("Node")
+                .field("url", url)
+                .field("token", &Redacted)
+                .finish(),
+        }
+    }
+}
+
+/// What a `Debug` shows in place of a secret.
+struct Redacted;
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 impl GlobalArgs {
+    /// The warning printed when the token is given with `--token`: the command line is visible
+    /// to every user of the machine (`ps`, `/proc`) and is kept in the shell's history.
+    pub fn token_warning(&self) -> Option<String> {
+        self.token
+            .as_ref()
+            .filter(|token| !token.trim().is_empty())?;
+        Some(format!(
+            "warning: --token puts the API token on the command line, where other users of this \
+             machine can see it (ps, /proc) and your shell history keeps it: set {TOKEN_ENV} \
+             instead, or use --org-dir DIR to read it from DIR/api.token"
+        ))
+    }
+
     /// Where to connect: `--org-dir`, else `--node`/`--token` with `CUSTODIA_NODE` /
     /// `CUSTODIA_TOKEN` filling in what the flags leave out (flags win over the environment).
     pub fn target(&self, env_node: Option<String>, env_token: Option<String>) -> Result<Target> {
@@ -74,6 +122,9 @@ impl GlobalArgs {
 
     /// A client of the node these flags (and the environment) name.
     pub fn client(&self) -> Result<Client> {
+        if let Some(warning) = self.token_warning() {
+            eprintln!("{warning}");
+        }
         let env = |name| std::env::var(name).ok();
         let client = match self.target(env(NODE_ENV), env(TOKEN_ENV))? {
             Target::OrgDir(dir) => Client::from_org_dir(&dir),
@@ -291,6 +342,55 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("--token") && err.contains(TOKEN_ENV), "{err}");
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let token = "8f3a9c0d1e2b4f5a6c7d8e9f0a1b2c3d";
+        let args = global(&[
+            "custodia",
+            "status",
+            "--node",
+            "http://127.0.0.1:8001",
+            "--token",
+            token,
+        ]);
+        let printed = format!("{args:?} {args:#?}");
+        assert!(!printed.contains(token), "{printed}");
+        assert!(!printed.contains(&token[..8]), "{printed}");
+        assert!(printed.contains("<redacted>"), "{printed}");
+        let cli = Cli::try_parse_from(["custodia", "status", "--token", token]).unwrap();
+        let printed = format!("{cli:?}");
+        assert!(!printed.contains(token), "{printed}");
+        // No token given: nothing to hide, and it says so.
+        assert!(format!("{:?}", global(&["custodia", "status"])).contains("token: None"));
+    }
+
+    #[test]
+    fn a_target_debug_never_shows_the_token() {
+        let token = "8f3a9c0d1e2b4f5a6c7d8e9f0a1b2c3d";
+        let target = Target::Node {
+            url: "http://127.0.0.1:8001".into(),
+            token: token.into(),
+        };
+        let printed = format!("{target:?} {target:#?}");
+        assert!(!printed.contains(token), "{printed}");
+        assert!(!printed.contains(&token[..8]), "{printed}");
+        assert!(printed.contains("http://127.0.0.1:8001"), "{printed}");
+    }
+
+    #[test]
+    fn a_token_on_the_command_line_is_warned_about_and_the_alternatives_named() {
+        let flag = global(&["custodia", "status", "--node", "http://a:1", "--token", "t"]);
+        let warning = flag.token_warning().expect("a warning");
+        assert!(warning.starts_with("warning: --token"), "{warning}");
+        assert!(warning.contains("other users"), "{warning}");
+        assert!(warning.contains(TOKEN_ENV), "{warning}");
+        assert!(warning.contains("--org-dir"), "{warning}");
+        // The environment or an organisation directory: no warning.
+        assert_eq!(global(&["custodia", "status"]).token_warning(), None);
+        let dir = global(&["custodia", "status", "--org-dir", "d"]);
+        assert_eq!(dir.token_warning(), None);
     }
 
     #[test]

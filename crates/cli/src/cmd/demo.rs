@@ -99,7 +99,7 @@ async fn narrate(manifest: &Manifest) -> Result<()> {
             &NewRecord {
                 kind: "claim".into(),
                 tags: vec!["motor".into(), "2026".into()],
-                fields: claim.clone(),
+                fields: claim.clone().into(),
             },
             wait,
         )
@@ -314,13 +314,13 @@ async fn narrate(manifest: &Manifest) -> Result<()> {
     caught_up(&orgs.outsider, refused.receipt.as_ref()).await?;
     let trail = orgs
         .outsider
-        .audit(&AuditFilter {
+        .audit_all(&AuditFilter {
             record: Some(record_id),
             ..AuditFilter::default()
         })
         .await?;
     println!("step 11  the audit trail of the claim, as member-c's node reads it from the chain:");
-    for entry in &trail.entries {
+    for entry in &trail {
         println!(
             "            block {:>4}  {:<18}  {:<10}  {}",
             entry.height,
@@ -329,7 +329,7 @@ async fn narrate(manifest: &Manifest) -> Result<()> {
             entry.detail
         );
     }
-    let kinds: Vec<&str> = trail.entries.iter().map(|e| e.kind.as_str()).collect();
+    let kinds: Vec<&str> = trail.iter().map(|e| e.kind.as_str()).collect();
     for kind in [
         "record_submitted",
         "record_accepted",
@@ -402,13 +402,12 @@ async fn caught_up_to(client: &Client, height: u64) -> Result<()> {
 /// The tx of the audit entry `kind` about `record_id`.
 async fn tx_of(client: &Client, record_id: RecordId, kind: &str) -> Result<String> {
     let trail = client
-        .audit(&AuditFilter {
+        .audit_all(&AuditFilter {
             record: Some(record_id),
             ..AuditFilter::default()
         })
         .await?;
     trail
-        .entries
         .into_iter()
         .find(|entry| entry.kind == kind)
         .and_then(|entry| entry.tx_id)

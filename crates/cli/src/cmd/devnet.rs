@@ -168,15 +168,19 @@ pub(crate) fn create(dir: &Path, members: usize) -> Result<Manifest> {
     genesis
         .validate()
         .map_err(|err| anyhow!("devnet genesis is invalid: {err}"))?;
-    std::fs::write(dir.join(GENESIS_FILE), genesis.to_toml())?;
+    let genesis_path = dir.join(GENESIS_FILE);
+    files::replace_public(&genesis_path, &genesis.to_toml())
+        .with_context(|| format!("cannot write {}", genesis_path.display()))?;
     let manifest = Manifest {
         chain_id: CHAIN_ID.into(),
         orgs: manifest_orgs,
     };
-    std::fs::write(
-        dir.join(MANIFEST_FILE),
-        serde_json::to_string_pretty(&manifest)? + "\n",
-    )?;
+    let manifest_path = dir.join(MANIFEST_FILE);
+    files::replace_public(
+        &manifest_path,
+        &(serde_json::to_string_pretty(&manifest)? + "\n"),
+    )
+    .with_context(|| format!("cannot write {}", manifest_path.display()))?;
     eprintln!(
         "created a devnet of {} organisations in {}",
         manifest.orgs.len(),

@@ -56,7 +56,7 @@ pub fn run(args: Args) -> Result<()> {
         .validate()
         .map_err(|err| explain(err, &genesis.orgs, &args.orgs))?;
 
-    std::fs::write(&args.out, genesis.to_toml())
+    files::replace_public(&args.out, &genesis.to_toml())
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let digest = hash::to_hex(&genesis.digest());
     eprintln!(

@@ -86,7 +86,7 @@ pub const GENESIS_FILE: &str = "genesis.toml";
 
 /// Creates an organisation directory: `org.key` (0600, never overwritten), `org.pub.toml`, a
 /// node `config.toml` reading the genesis at `genesis` (relative to the directory), and a
-/// random `api.token` (0600).
+/// random `api.token` (0600), each written atomically ([`files`]).
 pub fn create_org(
     name: &str,
     role: Role,
@@ -145,13 +145,9 @@ pub fn create_org(
         }
     })?;
     let token = hex::encode(rand::random::<[u8; 32]>());
-    let written = std::fs::write(dir.join(PUB_FILE), public_text)
-        .and_then(|()| std::fs::write(dir.join(CONFIG_FILE), config.to_toml()))
-        .and_then(|()| {
-            let token_path = dir.join(TOKEN_FILE);
-            let _ = std::fs::remove_file(&token_path);
-            files::create_private(&token_path, &format!("{token}\n"))
-        })
+    let written = files::replace_public(&dir.join(PUB_FILE), &public_text)
+        .and_then(|()| files::replace_public(&dir.join(CONFIG_FILE), &config.to_toml()))
+        .and_then(|()| files::replace_private(&dir.join(TOKEN_FILE), &format!("{token}\n")))
         .and_then(|()| mark_new_validator(&dir.join(&config.data_dir)));
     if let Err(err) = written {
         // Without its other files the new key is useless and would block a retry: remove it.

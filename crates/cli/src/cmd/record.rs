@@ -155,7 +155,11 @@ fn new_record(
     if fields.is_empty() {
         bail!("a record needs at least one field: add --field NAME=VALUE");
     }
-    Ok(NewRecord { kind, tags, fields })
+    Ok(NewRecord {
+        kind,
+        tags,
+        fields: fields.into(),
+    })
 }
 
 /// What `record submit --json` prints.
@@ -385,7 +389,10 @@ mod tests {
             "custodia", "record", "submit", "--kind", "c", "--file", path,
         ])
         .unwrap();
-        assert_eq!(record.fields["insured"], json!({"name": "Jane"}));
+        assert_eq!(
+            record.fields.get("insured").cloned().unwrap_or_default(),
+            json!({"name": "Jane"})
+        );
         let bad = dir.path().join("list.json");
         std::fs::write(&bad, "[1, 2]").unwrap();
         let path = bad.to_str().unwrap();

@@ -7,14 +7,12 @@ pub(crate) use answer::reason_of;
 use answer::{api_error, read_body, send_error};
 use connect::{parse_base, read_org_config};
 
-use crate::{
-    Error, Result,
-    events::EventStream,
-    types::{
-        AuditFilter, AuditTrail, BatchAccepted, BlockView, Fetched, NewRecord, NewRequest, Org,
-        Orgs, RecordFilter, RecordPage, RecordStatus, RecordTx, RecordView, RequestDetail,
-        RequestFilter, RequestPage, RequestTx, Status, TxAccepted, TxStatus,
-    },
+use crate::{Error, Result, events::EventStream};
+use custodia_api::{
+    Approval, AuditEntry, AuditFilter, AuditPage, BatchAccepted, BlockView, Fetched, NewRecord,
+    NewRequest, Org, Orgs, Receipt, RecordFilter, RecordPage, RecordStatus, RecordTx, RecordView,
+    Refusal, RequestDetail, RequestFilter, RequestPage, RequestTx, Status, TxAccepted, TxStatus,
+    WaitQuery, Withdrawal, limits::MAX_TIMEOUT_SECS,
 };
 use custodia_protocol::{RecordId, RequestId};
 use reqwest::{
@@ -37,8 +35,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Extra time a waiting call gets over the wait it asked the node for.
 const WAIT_SLACK: Duration = Duration::from_secs(15);
-/// The API's longest wait.
-const MAX_WAIT_SECONDS: u64 = 600;
 /// First and longest pause between two polls.
 const POLL_FIRST: Duration = Duration::from_millis(100);
 const POLL_MAX: Duration = Duration::from_secs(1);
@@ -63,15 +59,18 @@ impl Wait {
             Wait::No => None,
             Wait::Finalized(timeout) => {
                 let millis = timeout.as_millis().min(u128::from(u64::MAX)) as u64;
-                Some(millis.div_ceil(1000).clamp(1, MAX_WAIT_SECONDS))
+                Some(millis.div_ceil(1000).clamp(1, MAX_TIMEOUT_SECS))
             }
         }
     }
 
-    fn query(self) -> Vec<(&'static str, String)> {
+    fn query(self) -> WaitQuery {
         match self.seconds() {
-            None => Vec::new(),
-            Some(seconds) => vec![("wait", "true".into()), ("timeout", seconds.to_string())],
+            None => WaitQuery::default(),
+            Some(seconds) => WaitQuery {
+                wait: Some(true),
+                timeout: Some(seconds),
+            },
         }
     }
 
@@ -148,12 +147,12 @@ impl Client {
 
     /// `GET /v1/status`.
     pub async fn status(&self) -> Result<Status> {
-        self.get("/v1/status", &[]).await
+        self.get("/v1/status", &()).await
     }
 
     /// `GET /v1/orgs`: every organisation of the consortium.
     pub async fn orgs(&self) -> Result<Vec<Org>> {
-        Ok(self.get::<Orgs>("/v1/orgs", &[]).await?.orgs)
+        Ok(self.get::<Orgs>("/v1/orgs", &()).await?.orgs)
     }
 
     /// `POST /v1/records`: the node seals `record` to the supervisor, commits to its fields,
@@ -164,18 +163,12 @@ impl Client {
 
     /// `GET /v1/records`: one page of the records `filter` selects.
     pub async fn records(&self, filter: &RecordFilter) -> Result<RecordPage> {
-        let mut query = Vec::new();
-        push(&mut query, "provider", &filter.provider);
-        push(&mut query, "kind", &filter.kind);
-        push(&mut query, "status", &filter.status);
-        push(&mut query, "offset", &filter.offset);
-        push(&mut query, "limit", &filter.limit);
-        self.get("/v1/records", &query).await
+        self.get("/v1/records", filter).await
     }
 
     /// `GET /v1/records/{id}`: a record's metadata.
     pub async fn record(&self, id: &RecordId) -> Result<RecordView> {
-        self.get(&format!("/v1/records/{id}"), &[]).await
+        self.get(&format!("/v1/records/{id}"), &()).await
     }
 
     /// Polls the record until the supervisor's verdict is on the chain (its status is no
@@ -213,17 +206,12 @@ impl Client {
 
     /// `GET /v1/requests`: one page of the requests `filter` selects.
     pub async fn requests(&self, filter: &RequestFilter) -> Result<RequestPage> {
-        let mut query = Vec::new();
-        push(&mut query, "status", &filter.status);
-        push(&mut query, "party", &filter.party);
-        push(&mut query, "offset", &filter.offset);
-        push(&mut query, "limit", &filter.limit);
-        self.get("/v1/requests", &query).await
+        self.get("/v1/requests", filter).await
     }
 
     /// `GET /v1/requests/{id}`: a request with its decisions and delivery.
     pub async fn request(&self, id: &RequestId) -> Result<RequestDetail> {
-        self.get(&format!("/v1/requests/{id}"), &[]).await
+        self.get(&format!("/v1/requests/{id}"), &()).await
     }
 
     /// `POST /v1/requests/{id}/approve`: this organisation approves, with an optional reason.
@@ -233,15 +221,17 @@ impl Client {
         reason: Option<&str>,
         wait: Wait,
     ) -> Result<RequestTx> {
-        let body = Reason { reason };
+        let body = Approval {
+            reason: reason.map(str::to_string),
+        };
         self.write(&format!("/v1/requests/{id}/approve"), &body, wait)
             .await
     }
 
     /// `POST /v1/requests/{id}/reject`: this organisation rejects, saying why.
     pub async fn reject(&self, id: &RequestId, reason: &str, wait: Wait) -> Result<RequestTx> {
-        let body = Reason {
-            reason: Some(reason),
+        let body = Refusal {
+            reason: reason.to_string(),
         };
         self.write(&format!("/v1/requests/{id}/reject"), &body, wait)
             .await
@@ -249,8 +239,7 @@ impl Client {
 
     /// `POST /v1/requests/{id}/cancel`: the requester withdraws its request.
     pub async fn cancel(&self, id: &RequestId, wait: Wait) -> Result<RequestTx> {
-        let body = Reason { reason: None };
-        self.write(&format!("/v1/requests/{id}/cancel"), &body, wait)
+        self.write(&format!("/v1/requests/{id}/cancel"), &Withdrawal {}, wait)
             .await
     }
 
@@ -268,23 +257,35 @@ impl Client {
         .await
     }
 
-    /// `GET /v1/audit`: the audit trail `filter` selects, oldest first.
-    pub async fn audit(&self, filter: &AuditFilter) -> Result<AuditTrail> {
-        let mut query = Vec::new();
-        push(&mut query, "record", &filter.record);
-        push(&mut query, "request", &filter.request);
-        push(&mut query, "org", &filter.org);
-        self.get("/v1/audit", &query).await
+    /// `GET /v1/audit`: one page of the audit trail `filter` selects, oldest first; the
+    /// page's `next` is the `after` of the next one.
+    pub async fn audit(&self, filter: &AuditFilter) -> Result<AuditPage> {
+        self.get("/v1/audit", filter).await
+    }
+
+    /// Every entry of the audit trail `filter` selects (after `filter.after`), oldest first,
+    /// reading it page by page.
+    pub async fn audit_all(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let mut filter = filter.clone();
+        let mut entries = Vec::new();
+        loop {
+            let page = self.audit(&filter).await?;
+            entries.extend(page.entries);
+            match page.next {
+                Some(next) => filter.after = Some(next),
+                None => return Ok(entries),
+            }
+        }
     }
 
     /// `GET /v1/blocks/{height}`: a finalized block with its receipts.
     pub async fn block(&self, height: u64) -> Result<BlockView> {
-        self.get(&format!("/v1/blocks/{height}"), &[]).await
+        self.get(&format!("/v1/blocks/{height}"), &()).await
     }
 
     /// `GET /v1/receipts/{tx_id}`: whether the tx is pending or applied (with its receipt).
     pub async fn receipt(&self, tx_id: &str) -> Result<TxStatus> {
-        self.get(&format!("/v1/receipts/{tx_id}"), &[]).await
+        self.get(&format!("/v1/receipts/{tx_id}"), &()).await
     }
 
     /// Polls the tx's receipt until it is applied, for at most `timeout`.
@@ -350,29 +351,42 @@ impl Client {
         Ok(EventStream::new(url.to_string(), response))
     }
 
-    async fn get<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&'static str, String)],
-    ) -> Result<T> {
+    async fn get<T: DeserializeOwned>(&self, path: &str, query: &impl Serialize) -> Result<T> {
         self.call(Method::GET, path, |r| r.query(query), CALL_TIMEOUT)
             .await
     }
 
-    async fn write<B: Serialize + ?Sized, T: DeserializeOwned>(
+    /// Sends a write; with [`Wait::Finalized`], an answer without a receipt (the node's 202:
+    /// admitted, not finalized within the wait) is a [`Error::WaitTimeout`].
+    async fn write<B: Serialize + ?Sized, T: DeserializeOwned + Written>(
         &self,
         path: &str,
         body: &B,
         wait: Wait,
     ) -> Result<T> {
         let query = wait.query();
-        self.call(
-            Method::POST,
-            path,
-            |r| r.query(&query).json(body),
-            wait.call_timeout(),
-        )
-        .await
+        let written: T = self
+            .call(
+                Method::POST,
+                path,
+                |r| r.query(&query).json(body),
+                wait.call_timeout(),
+            )
+            .await?;
+        if let Wait::Finalized(timeout) = wait
+            && written.receipt().is_none()
+        {
+            let tx_id = written.tx_id();
+            return Err(Error::WaitTimeout {
+                what: format!("the finalization of tx {tx_id}"),
+                seconds: timeout.as_secs(),
+                hint: format!(
+                    "the node admitted it and a block may still take it; follow it with GET \
+                     /v1/receipts/{tx_id}"
+                ),
+            });
+        }
+        Ok(written)
     }
 
     /// Sends one call and decodes its answer.
@@ -415,21 +429,27 @@ impl Client {
     }
 }
 
-/// The body of approve, reject and cancel.
-#[derive(Serialize)]
-struct Reason<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
+/// The answer of a write: its tx and, once finalized, its receipt.
+trait Written {
+    fn tx_id(&self) -> &str;
+    fn receipt(&self) -> Option<&Receipt>;
 }
 
-/// Adds `name=value` to `query` when `value` is set.
-fn push<T: ToString>(
-    query: &mut Vec<(&'static str, String)>,
-    name: &'static str,
-    value: &Option<T>,
-) {
-    if let Some(value) = value {
-        query.push((name, value.to_string()));
+impl Written for RecordTx {
+    fn tx_id(&self) -> &str {
+        &self.tx_id
+    }
+    fn receipt(&self) -> Option<&Receipt> {
+        self.receipt.as_ref()
+    }
+}
+
+impl Written for RequestTx {
+    fn tx_id(&self) -> &str {
+        &self.tx_id
+    }
+    fn receipt(&self) -> Option<&Receipt> {
+        self.receipt.as_ref()
     }
 }
 

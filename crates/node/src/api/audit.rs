@@ -1,60 +1,49 @@
-//! `GET /v1/audit` (DESIGN §1.1 step 7): who submitted, requested, approved, rejected and
-//! received what, and when — the chain's events in chain order, organisations by name.
+//! `GET /v1/audit` (DESIGN §1.1 step 7, §7.10): who submitted, requested, approved, rejected and
+//! received what, and when — the chain's events in chain order, organisations by name, in
+//! pages: the entries matching every criterion given, after the cursor `after`.
 
 use super::{
     ApiContext, ApiError,
     json::QueryParams,
     params::{self, Directory},
     read::query,
-    views::AuditEntryView,
+    views,
 };
 use axum::{Json, extract::State};
-use custodia_state::AuditFilter;
-use serde::{Deserialize, Serialize};
+use custodia_api::{AuditFilter, AuditPage};
 use std::sync::Arc;
-use utoipa::{IntoParams, ToSchema};
-
-/// Query of `GET /v1/audit`: entries matching any given filter (all entries when none).
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct AuditQuery {
-    /// Entries about this record (`rec_…`), including the requests for it.
-    record: Option<String>,
-    /// Entries about this request (`req_…`).
-    request: Option<String>,
-    /// Entries where this organisation (name) acted or is concerned.
-    org: Option<String>,
-}
-
-/// The audit trail.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct AuditTrail {
-    /// The entries, in chain order.
-    entries: Vec<AuditEntryView>,
-}
 
 /// `GET /v1/audit`.
 #[utoipa::path(
     get, path = "/v1/audit", tag = "audit",
-    params(AuditQuery),
+    params(AuditFilter),
     responses(
-        (status = 200, description = "The matching entries, in chain order", body = AuditTrail),
-        (status = 400, description = "`invalid_query`, `invalid_record_id`, `invalid_request_id` or `unknown_org`", body = super::error::ErrorBody),
+        (status = 200, description = "A page of the matching entries, in chain order; `next` is the `after` of the next page", body = AuditPage),
+        (status = 400, description = "`invalid_query`", body = custodia_api::ErrorBody),
+        (status = 404, description = "`unknown_org`: no organisation has the name given", body = custodia_api::ErrorBody),
     ),
 )]
 pub(crate) async fn audit(
     State(ctx): State<Arc<ApiContext>>,
-    QueryParams(q): QueryParams<AuditQuery>,
-) -> Result<Json<AuditTrail>, ApiError> {
+    QueryParams(q): QueryParams<AuditFilter>,
+) -> Result<Json<AuditPage>, ApiError> {
     let names = Directory::of(ctx.ledger.genesis());
-    let filter = AuditFilter {
-        record: q.record.as_deref().map(params::record_id).transpose()?,
-        request: q.request.as_deref().map(params::request_id).transpose()?,
+    let (_, limit) = params::page(None, q.limit)?;
+    let filter = custodia_state::AuditFilter {
+        record: q.record,
+        request: q.request,
         org: q.org.as_deref().map(|n| names.key(n)).transpose()?,
+        from_height: params::integer("from_height", q.from_height)?,
+        to_height: params::integer("to_height", q.to_height)?,
+        after: params::integer("after", q.after)?,
+        limit,
     };
     let entries = query(&ctx.ledger, move |queries| Ok(queries.audit(&filter)?)).await?;
-    Ok(Json(AuditTrail {
-        entries: entries.into_iter().map(AuditEntryView::from).collect(),
+    let next = (entries.len() as u64 == limit)
+        .then(|| entries.last().map(|entry| entry.seq))
+        .flatten();
+    Ok(Json(AuditPage {
+        entries: entries.into_iter().map(views::audit_entry).collect(),
+        next,
     }))
 }

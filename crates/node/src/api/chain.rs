@@ -1,17 +1,15 @@
 //! What the chain holds: the node's status, finalized blocks with their receipts, and the
 //! receipt of one tx (or that it still waits in the mempool). Hashes are lowercase hex.
 
-use super::{ApiContext, ApiError, read::query};
+use super::{ApiContext, ApiError, orgs::role, read::query, views};
 use axum::{
     Json,
     extract::{Path, State, rejection::PathRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
+use custodia_api::{BlockView, HeightPath, MempoolStatus, Status, TxPath, TxStatus};
 use custodia_protocol::hash::{from_hex, to_hex};
-use custodia_state::Receipt;
-use serde::Serialize;
-use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// Longest piece of a request echoed back in an error message.
@@ -20,29 +18,31 @@ const MAX_ECHO_CHARS: usize = 80;
 /// `GET /v1/status`: chain, organisation and its role, head, peers and mempool.
 #[utoipa::path(
     get, path = "/v1/status", tag = "chain",
-    responses((status = 200, description = "The node's view of its chain", body = super::openapi::StatusAnswer)),
+    responses((status = 200, description = "The node's view of its chain", body = Status)),
 )]
-pub(crate) async fn status(State(ctx): State<Arc<ApiContext>>) -> Json<Value> {
+pub(crate) async fn status(State(ctx): State<Arc<ApiContext>>) -> Result<Json<Status>, ApiError> {
     let ledger = &ctx.ledger;
     let head = ledger.head();
     let genesis = ledger.genesis();
-    let role = genesis
-        .org(&ctx.keys.identity_key())
-        .or_else(|| genesis.org_by_name(&ctx.org))
-        .map(|org| org.role.as_str());
+    let Some(org) = genesis.org(&ctx.keys.identity_key()) else {
+        return Err(ApiError::internal(format!(
+            "this node's key is not an organisation of the genesis of {}",
+            genesis.chain_id
+        )));
+    };
     let (txs, bytes) = {
         let mempool = ledger.mempool();
-        (mempool.len(), mempool.bytes())
+        (mempool.len() as u64, mempool.bytes() as u64)
     };
-    Json(json!({
-        "chain_id": ledger.genesis().chain_id,
-        "chain": to_hex(&ledger.chain()),
-        "org": ctx.org,
-        "role": role,
-        "height": head.height,
-        "state_commitment": to_hex(&head.state_commitment),
-        "peers": (ctx.peers)(),
-        "mempool": { "txs": txs, "bytes": bytes },
+    Ok(Json(Status {
+        chain: to_hex(&ledger.chain()),
+        chain_id: genesis.chain_id.clone(),
+        org: ctx.org.clone(),
+        role: role(org.role),
+        height: head.height,
+        state_commitment: to_hex(&head.state_commitment),
+        peers: (ctx.peers)() as u64,
+        mempool: MempoolStatus { txs, bytes },
     }))
 }
 
@@ -50,17 +50,17 @@ pub(crate) async fn status(State(ctx): State<Arc<ApiContext>>) -> Json<Value> {
 /// its txs' receipts in block order.
 #[utoipa::path(
     get, path = "/v1/blocks/{height}", tag = "chain",
-    params(("height" = u64, Path, description = "Block height, from 1")),
+    params(HeightPath),
     responses(
-        (status = 200, description = "The block's header and receipts", body = super::openapi::BlockAnswer),
-        (status = 400, description = "`invalid_height`", body = super::error::ErrorBody),
-        (status = 404, description = "`block_not_found`", body = super::error::ErrorBody),
+        (status = 200, description = "The block's header and receipts", body = BlockView),
+        (status = 400, description = "`invalid_height`", body = custodia_api::ErrorBody),
+        (status = 404, description = "`block_not_found`", body = custodia_api::ErrorBody),
     ),
 )]
 pub(crate) async fn block(
     State(ctx): State<Arc<ApiContext>>,
     height: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BlockView>, ApiError> {
     let Path(text) = height?;
     let height: u64 = text.parse().map_err(|_| {
         ApiError::bad_request(
@@ -88,42 +88,33 @@ pub(crate) async fn block(
             ),
         ));
     };
-    Ok(Json(json!({
-        "height": block.height,
-        "digest": to_hex(&block.digest),
-        "parent": to_hex(&block.parent),
-        "timestamp_ms": block.timestamp_ms,
-        "state_commitment": to_hex(&block.state_commitment),
-        "txs": receipts,
-    })))
-}
-
-/// A receipt with the tx's status.
-#[derive(Serialize)]
-struct Applied {
-    #[serde(flatten)]
-    receipt: Receipt,
-    /// Always `applied`: the tx is in a finalized block (its `code` says whether it succeeded).
-    status: &'static str,
+    Ok(Json(BlockView {
+        height: block.height,
+        digest: to_hex(&block.digest),
+        parent: to_hex(&block.parent),
+        timestamp_ms: block.timestamp_ms,
+        state_commitment: to_hex(&block.state_commitment),
+        txs: receipts.into_iter().map(views::receipt).collect(),
+    }))
 }
 
 /// `GET /v1/receipts/{tx_id}`: 200 with the receipt once the tx is in a finalized block, 202
 /// while it waits in this node's mempool, 404 otherwise.
 #[utoipa::path(
     get, path = "/v1/receipts/{tx_id}", tag = "chain",
-    params(("tx_id" = String, Path, description = "Transaction id (64 hex)")),
+    params(TxPath),
     responses(
-        (status = 200, description = "In a finalized block: the receipt, `status` = `applied`", body = super::openapi::AppliedReceipt),
-        (status = 202, description = "Waiting in this node's mempool", body = super::openapi::PendingReceipt),
-        (status = 400, description = "`invalid_tx_id`", body = super::error::ErrorBody),
-        (status = 404, description = "`unknown_tx`", body = super::error::ErrorBody),
+        (status = 200, description = "In a finalized block: the receipt, `status` = `applied`", body = TxStatus),
+        (status = 202, description = "Waiting in this node's mempool: `status` = `pending`", body = TxStatus),
+        (status = 400, description = "`invalid_tx_id`", body = custodia_api::ErrorBody),
+        (status = 404, description = "`unknown_tx`", body = custodia_api::ErrorBody),
     ),
 )]
 pub(crate) async fn receipt(
     State(ctx): State<Arc<ApiContext>>,
-    tx_id: Result<Path<String>, PathRejection>,
+    path: Result<Path<TxPath>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let Path(text) = tx_id?;
+    let Path(TxPath { tx_id: text }) = path?;
     let Some(id) = from_hex(&text) else {
         return Err(ApiError::bad_request(
             "invalid_tx_id",
@@ -137,7 +128,7 @@ pub(crate) async fn receipt(
     let mut found = find().await?;
     if found.is_none() {
         if ctx.ledger.mempool().contains(&id) {
-            let pending = json!({ "tx_id": to_hex(&id), "status": "pending" });
+            let pending = TxStatus::Pending { tx_id: to_hex(&id) };
             return Ok((StatusCode::ACCEPTED, Json(pending)).into_response());
         }
         // The executor commits a block before it drops the block's txs from the mempool: a tx
@@ -145,11 +136,7 @@ pub(crate) async fn receipt(
         found = find().await?;
     }
     match found {
-        Some(receipt) => Ok(Json(Applied {
-            receipt,
-            status: "applied",
-        })
-        .into_response()),
+        Some(receipt) => Ok(Json(TxStatus::Applied(views::receipt(receipt))).into_response()),
         None => Err(ApiError::not_found(
             "unknown_tx",
             format!(

@@ -4,66 +4,44 @@
 
 use super::{
     ApiContext, ApiError,
-    json::{OptionalJsonBody, QueryParams},
+    json::{JsonBody, OptionalJsonBody, QueryParams},
     params,
     read::query,
-    requests::{RequestIds, not_found},
-    wait::{self, Wait, WaitQuery},
+    requests::not_found,
+    wait::{self, Wait, Written},
 };
 use axum::{
     extract::{Path, State, rejection::PathRejection},
     response::Response,
 };
+use custodia_api::{Approval, Refusal, RequestPath, RequestTx, WaitQuery, Withdrawal};
 use custodia_protocol::{Body, RequestId};
-use serde::Deserialize;
 use std::sync::Arc;
-use utoipa::ToSchema;
-
-/// Body of `POST /v1/requests/{request_id}/approve` (optional).
-#[derive(Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Approval {
-    /// Why (optional, at most 1024 bytes).
-    reason: Option<String>,
-}
-
-/// Body of `POST /v1/requests/{request_id}/reject`.
-#[derive(Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Refusal {
-    /// Why (required, non-empty, at most 1024 bytes).
-    reason: Option<String>,
-}
-
-/// Body of `POST /v1/requests/{request_id}/cancel`: nothing, or `{}`.
-#[derive(Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Withdrawal {}
 
 /// `POST /v1/requests/{request_id}/approve`: this organisation approves.
 #[utoipa::path(
     post, path = "/v1/requests/{request_id}/approve", tag = "requests",
-    params(("request_id" = String, Path, description = "`req_<32 hex>`"), WaitQuery),
-    request_body(content = Option<Approval>, description = "Optional: `{\"reason\"}`"),
+    params(RequestPath, WaitQuery),
+    request_body(content = Approval, description = "Optional: `{\"reason\"}`, `{}` or no body"),
     responses(
-        (status = 202, description = "Admitted to the mempool", body = super::openapi::RequestWritten),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = super::openapi::RequestWritten),
-        (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_request_id`, or a state rule's code (`request_not_pending`, `already_decided`, …)", body = super::error::ErrorBody),
-        (status = 403, description = "`not_approver`: this organisation need not decide on the request", body = super::error::ErrorBody),
-        (status = 404, description = "`request_not_found`", body = super::error::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block; the code is the receipt's", body = super::error::ErrorBody),
-        (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = super::error::ErrorBody),
-        (status = 504, description = "`timeout`: not finalized in time", body = super::error::ErrorBody),
+        (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout (follow `tx_id` with GET /v1/receipts/{tx_id})", body = RequestTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = RequestTx),
+        (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_request_id`, `too_large`", body = custodia_api::ErrorBody),
+        (status = 403, description = "`not_approver`: this organisation need not decide on the request", body = custodia_api::ErrorBody),
+        (status = 404, description = "`request_not_found`", body = custodia_api::ErrorBody),
+        (status = 409, description = "`request_not_pending`, `already_decided`, `signer_suspended`; `tx_expired` with `wait=true` when no block took the tx before its `valid_until`", body = custodia_api::ErrorBody),
+        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
+        (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]
 pub(crate) async fn approve(
     State(ctx): State<Arc<ApiContext>>,
-    id: Result<Path<String>, PathRejection>,
+    path: Result<Path<RequestPath>, PathRejection>,
     QueryParams(wait): QueryParams<WaitQuery>,
     OptionalJsonBody(approval): OptionalJsonBody<Approval>,
 ) -> Result<Response, ApiError> {
-    let wait = wait.wait()?;
-    let request_id = existing(&ctx, id).await?;
+    let wait = wait::wait_of(&wait)?;
+    let request_id = existing(&ctx, path).await?;
     let body = Body::Decide {
         request_id,
         approve: true,
@@ -75,34 +53,33 @@ pub(crate) async fn approve(
 /// `POST /v1/requests/{request_id}/reject`: this organisation rejects, with a reason.
 #[utoipa::path(
     post, path = "/v1/requests/{request_id}/reject", tag = "requests",
-    params(("request_id" = String, Path, description = "`req_<32 hex>`"), WaitQuery),
+    params(RequestPath, WaitQuery),
     request_body = Refusal,
     responses(
-        (status = 202, description = "Admitted to the mempool", body = super::openapi::RequestWritten),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = super::openapi::RequestWritten),
-        (status = 400, description = "`reason_required`, `invalid_json`, `invalid_query`, `invalid_request_id`, or a state rule's code (`request_not_pending`, `already_decided`, …)", body = super::error::ErrorBody),
-        (status = 403, description = "`not_approver`: this organisation need not decide on the request", body = super::error::ErrorBody),
-        (status = 404, description = "`request_not_found`", body = super::error::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block; the code is the receipt's", body = super::error::ErrorBody),
-        (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = super::error::ErrorBody),
-        (status = 504, description = "`timeout`: not finalized in time", body = super::error::ErrorBody),
+        (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout (follow `tx_id` with GET /v1/receipts/{tx_id})", body = RequestTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = RequestTx),
+        (status = 400, description = "`reason_required`, `invalid_json`, `invalid_query`, `invalid_request_id`, `too_large`", body = custodia_api::ErrorBody),
+        (status = 403, description = "`not_approver`: this organisation need not decide on the request", body = custodia_api::ErrorBody),
+        (status = 404, description = "`request_not_found`", body = custodia_api::ErrorBody),
+        (status = 409, description = "`request_not_pending`, `already_decided`, `signer_suspended`; `tx_expired` with `wait=true` when no block took the tx before its `valid_until`", body = custodia_api::ErrorBody),
+        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
+        (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]
 pub(crate) async fn reject(
     State(ctx): State<Arc<ApiContext>>,
-    id: Result<Path<String>, PathRejection>,
+    path: Result<Path<RequestPath>, PathRejection>,
     QueryParams(wait): QueryParams<WaitQuery>,
-    OptionalJsonBody(refusal): OptionalJsonBody<Refusal>,
+    JsonBody(Refusal { reason }): JsonBody<Refusal>,
 ) -> Result<Response, ApiError> {
-    let wait = wait.wait()?;
-    let reason = refusal.reason.unwrap_or_default();
-    if reason.trim().is_empty() {
+    let wait = wait::wait_of(&wait)?;
+    if custodia_api::limits::is_blank(&reason) {
         return Err(ApiError::bad_request(
             "reason_required",
             "a rejection needs a reason: send {\"reason\": \"why\"}",
         ));
     }
-    let request_id = existing(&ctx, id).await?;
+    let request_id = existing(&ctx, path).await?;
     let body = Body::Decide {
         request_id,
         approve: false,
@@ -114,37 +91,37 @@ pub(crate) async fn reject(
 /// `POST /v1/requests/{request_id}/cancel`: the requester withdraws its request.
 #[utoipa::path(
     post, path = "/v1/requests/{request_id}/cancel", tag = "requests",
-    params(("request_id" = String, Path, description = "`req_<32 hex>`"), WaitQuery),
-    request_body(content = Option<Withdrawal>, description = "Empty, or `{}`"),
+    params(RequestPath, WaitQuery),
+    request_body(content = Withdrawal, description = "`{}`, or no body"),
     responses(
-        (status = 202, description = "Admitted to the mempool", body = super::openapi::RequestWritten),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = super::openapi::RequestWritten),
-        (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_request_id`, or a state rule's code (`request_closed`, …)", body = super::error::ErrorBody),
-        (status = 403, description = "`not_requester`: only the requester may cancel", body = super::error::ErrorBody),
-        (status = 404, description = "`request_not_found`", body = super::error::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block; the code is the receipt's", body = super::error::ErrorBody),
-        (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = super::error::ErrorBody),
-        (status = 504, description = "`timeout`: not finalized in time", body = super::error::ErrorBody),
+        (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout (follow `tx_id` with GET /v1/receipts/{tx_id})", body = RequestTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = RequestTx),
+        (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_request_id`", body = custodia_api::ErrorBody),
+        (status = 403, description = "`not_requester`: only the requester may cancel", body = custodia_api::ErrorBody),
+        (status = 404, description = "`request_not_found`", body = custodia_api::ErrorBody),
+        (status = 409, description = "`request_closed`, `signer_suspended`; `tx_expired` with `wait=true` when no block took the tx before its `valid_until`", body = custodia_api::ErrorBody),
+        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
+        (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]
 pub(crate) async fn cancel(
     State(ctx): State<Arc<ApiContext>>,
-    id: Result<Path<String>, PathRejection>,
+    path: Result<Path<RequestPath>, PathRejection>,
     QueryParams(wait): QueryParams<WaitQuery>,
     OptionalJsonBody(Withdrawal {}): OptionalJsonBody<Withdrawal>,
 ) -> Result<Response, ApiError> {
-    let wait = wait.wait()?;
-    let request_id = existing(&ctx, id).await?;
+    let wait = wait::wait_of(&wait)?;
+    let request_id = existing(&ctx, path).await?;
     write(&ctx, request_id, Body::Cancel { request_id }, wait).await
 }
 
 /// The request named in the path, if it exists.
 async fn existing(
     ctx: &ApiContext,
-    id: Result<Path<String>, PathRejection>,
+    path: Result<Path<RequestPath>, PathRejection>,
 ) -> Result<RequestId, ApiError> {
-    let Path(text) = id?;
-    let id = params::request_id(&text)?;
+    let Path(RequestPath { request_id }) = path?;
+    let id = params::request_id(&request_id)?;
     let found = query(&ctx.ledger, move |queries| {
         Ok(queries.request(&id)?.is_some())
     })
@@ -159,8 +136,5 @@ async fn write(
     wait: Wait,
 ) -> Result<Response, ApiError> {
     let submitted = wait::submit(ctx, body, wait).await?;
-    let ids = RequestIds {
-        request_id: request_id.to_string(),
-    };
-    Ok(wait::answer(ids, submitted))
+    Ok(wait::answer(Written::Request(request_id), submitted))
 }

@@ -12,10 +12,8 @@ use axum::{
     },
     response::{IntoResponse, Response},
 };
-use serde::Serialize;
-use serde_json::json;
+use custodia_api::{ErrorBody, ErrorDetail};
 use std::borrow::Cow;
-use utoipa::ToSchema;
 
 /// Longest plain-text rejection body carried over into a JSON error's message.
 const MAX_REJECTION_TEXT: usize = 4096;
@@ -68,11 +66,6 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
-    /// A 504 `timeout`: what was waited for did not happen in time.
-    pub fn timeout(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::GATEWAY_TIMEOUT, "timeout", message)
-    }
-
     /// A 503 `unavailable`: the node cannot answer right now.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message).retry_after(1)
@@ -90,8 +83,13 @@ impl ApiError {
     }
 
     /// The JSON body.
-    pub fn body(&self) -> serde_json::Value {
-        json!({ "error": { "code": self.code, "message": self.message } })
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message.clone(),
+            },
+        }
     }
 }
 
@@ -127,22 +125,6 @@ impl From<PathRejection> for ApiError {
         let status = rejection.status();
         Self::new(status, code_of(status), rejection.body_text())
     }
-}
-
-/// The JSON shape of every error answer (for the OpenAPI document).
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ErrorBody {
-    /// What went wrong.
-    error: ErrorDetail,
-}
-
-/// The `error` object of an [`ErrorBody`].
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ErrorDetail {
-    /// Stable machine-readable code (`invalid_json`, `record_not_found`, `unauthorized`, …).
-    code: String,
-    /// What is wrong and what to do, for people.
-    message: String,
 }
 
 /// The fallback: no endpoint at this path.

@@ -4,81 +4,45 @@
 //! too slow for the feed gets an `event: lagged` saying how many blocks it missed, then the
 //! stream goes on. A keep-alive comment every 15 s keeps idle connections open.
 
-use super::{ApiContext, params::Directory, views::ReceiptView};
+use super::{ApiContext, ApiError, guard::EventStreams, params::Directory, views};
 use crate::Executed;
 use axum::{
+    Extension,
     extract::State,
     response::sse::{Event, KeepAlive, Sse},
 };
+use custodia_api::{
+    BlockEvent, ChainEvent, LaggedEvent,
+    events::{BLOCK, LAGGED},
+};
 use custodia_protocol::hash::to_hex;
-use futures::Stream;
+use futures::{Stream, StreamExt as _};
 use serde::Serialize;
 use std::{collections::VecDeque, convert::Infallible, sync::Arc, time::Duration};
 use tokio::sync::broadcast::{Receiver, error::RecvError};
-use utoipa::ToSchema;
 
 /// Interval of the keep-alive comments.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-
-/// Data of an `event: block`.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct BlockEvent {
-    /// Height.
-    height: u64,
-    /// Block digest (hex).
-    digest: String,
-    /// Proposer's timestamp (ms since the Unix epoch).
-    timestamp_ms: u64,
-    /// State commitment after the block (hex).
-    state_commitment: String,
-    /// The receipts of the block's txs, in block order.
-    txs: Vec<ReceiptView>,
-}
-
-/// Data of an event named by its kind (`event: record_submitted`, …).
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ChainEvent {
-    /// Height of the block.
-    height: u64,
-    /// The tx that caused it (hex); none for end-of-block effects such as expiry.
-    tx_id: Option<String>,
-    /// What happened (also the SSE event name).
-    #[schema(example = "request_approved")]
-    kind: String,
-    /// Who acted (organisation name).
-    actor: Option<String>,
-    /// Who it concerns (organisation name).
-    subject: Option<String>,
-    /// The record concerned.
-    record_id: Option<String>,
-    /// The request concerned.
-    request_id: Option<String>,
-    /// A reason or a short description.
-    detail: String,
-}
-
-/// Data of an `event: lagged`.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct LaggedEvent {
-    /// How many blocks' events this subscriber missed.
-    missed: u64,
-    /// What to do about it.
-    message: String,
-}
 
 /// `GET /v1/events`.
 #[utoipa::path(
     get, path = "/v1/events", tag = "chain",
     responses(
-        (status = 200, content_type = "text/event-stream", body = String, description = "Server-sent events from now on: `event: block` (data: BlockEvent), then one event per chain event named by its kind (data: ChainEvent); `event: lagged` (data: LaggedEvent) when this subscriber missed blocks; a keep-alive comment every 15 s"),
+        (status = 200, content_type = "text/event-stream", body = super::openapi::StreamEvent, description = "Server-sent events from now on: `event: block` (data: BlockEvent), then one event per chain event named by its kind (data: ChainEvent); `event: lagged` (data: LaggedEvent) when this subscriber missed blocks; a keep-alive comment every 15 s. The schema describes one event"),
     ),
 )]
 pub(crate) async fn events(
     State(ctx): State<Arc<ApiContext>>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    Extension(streams): Extension<EventStreams>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Held by the stream: the place is freed when the client goes away.
+    let place = streams.open()?;
     let names = Arc::new(Directory::of(ctx.ledger.genesis()));
-    Sse::new(stream(ctx.ledger.subscribe(), names))
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
+    let events = stream(ctx.ledger.subscribe(), names).map(move |event| {
+        let _held = &place;
+        event
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
 }
 
 /// The events of the executed blocks `blocks` receives, ending when the feed closes.
@@ -96,7 +60,7 @@ pub(crate) fn stream(
                 match blocks.recv().await {
                     Ok(executed) => queue.extend(events_of(&executed, &names)),
                     Err(RecvError::Lagged(missed)) => queue.push_back(sse(
-                        "lagged",
+                        LAGGED,
                         &LaggedEvent {
                             missed,
                             message: format!(
@@ -116,7 +80,7 @@ pub(crate) fn stream(
 fn events_of(executed: &Executed, names: &Directory) -> Vec<Event> {
     let mut events = Vec::with_capacity(1 + executed.events.len());
     events.push(sse(
-        "block",
+        BLOCK,
         &BlockEvent {
             height: executed.height,
             digest: to_hex(&executed.digest),
@@ -126,7 +90,7 @@ fn events_of(executed: &Executed, names: &Directory) -> Vec<Event> {
                 .receipts
                 .iter()
                 .cloned()
-                .map(ReceiptView::from)
+                .map(views::receipt)
                 .collect(),
         },
     ));
@@ -140,8 +104,8 @@ fn events_of(executed: &Executed, names: &Directory) -> Vec<Event> {
                 kind: kind.to_string(),
                 actor: names.name_of(event.actor.as_ref()),
                 subject: names.name_of(event.subject.as_ref()),
-                record_id: event.record_id.map(|id| id.to_string()),
-                request_id: event.request_id.map(|id| id.to_string()),
+                record_id: event.record_id,
+                request_id: event.request_id,
                 detail: event.detail.clone(),
             },
         ));

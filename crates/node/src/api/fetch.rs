@@ -4,7 +4,7 @@
 //!
 //! 403 `forbidden` when this node's organisation is not the requester; 409 with the request's
 //! status as the code while there is nothing to open (with `?wait=true`, an `approved` request
-//! is waited on until delivered); 422 `delivery_unverified` when the delivery does not open or
+//! is waited on until delivered or the timeout, then is the same 409 `approved`); 422 `delivery_unverified` when the delivery does not open or
 //! verify.
 
 use super::{
@@ -13,47 +13,21 @@ use super::{
     params::{self, Directory},
     read::{blocking, query},
     requests::not_found,
-    wait::{Wait, WaitQuery, next_block},
+    views,
+    wait::{self, Wait, next_block},
 };
 use axum::{
     Json,
     extract::{Path, State, rejection::PathRejection},
     http::StatusCode,
 };
+use custodia_api::{Fetched, FetchedRecord, RequestPath, WaitQuery};
 use custodia_protocol::{
-    FieldValue, RequestId, delivery::open_delivery, keys::identity_key_from_hex,
-    record::RecordHeader,
+    RequestId, delivery::open_delivery, keys::identity_key_from_hex, record::RecordHeader,
 };
 use custodia_state::{DeliveryRow, RequestRow, RequestStatus};
-use serde::Serialize;
-use std::{collections::BTreeMap, sync::Arc};
+use std::sync::Arc;
 use tokio::time::Instant;
-use utoipa::ToSchema;
-
-/// The opened, verified delivery of a request.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct Fetched {
-    /// The request.
-    request_id: String,
-    /// One entry per requested record, in the request's order.
-    records: Vec<FetchedRecord>,
-}
-
-/// One record of a delivery, opened and verified against the provider's commitment.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct FetchedRecord {
-    /// The record.
-    record_id: String,
-    /// The provider's organisation name.
-    provider: String,
-    /// The record's kind.
-    kind: String,
-    /// The disclosed fields: name → value.
-    #[schema(value_type = Object)]
-    fields: BTreeMap<String, FieldValue>,
-    /// Always `true`: every disclosed field matched the provider's commitment.
-    verified: bool,
-}
 
 /// A request as fetch sees it: the row and, once delivered, the delivery and what it is
 /// verified against.
@@ -62,25 +36,24 @@ type Found = (RequestRow, Option<(DeliveryRow, Vec<RecordHeader>)>);
 /// `GET /v1/requests/{request_id}/fetch`.
 #[utoipa::path(
     get, path = "/v1/requests/{request_id}/fetch", tag = "requests",
-    params(("request_id" = String, Path, description = "`req_<32 hex>`"), WaitQuery),
+    params(RequestPath, WaitQuery),
     responses(
         (status = 200, description = "The delivered fields, opened and verified", body = Fetched),
-        (status = 400, description = "`invalid_request_id` or `invalid_query`", body = super::error::ErrorBody),
-        (status = 403, description = "`forbidden`: this node's organisation is not the requester", body = super::error::ErrorBody),
-        (status = 404, description = "`request_not_found`", body = super::error::ErrorBody),
-        (status = 409, description = "Nothing delivered; the code is the request's status: `pending`, `approved` (not delivered yet), `rejected`, `expired` or `cancelled`", body = super::error::ErrorBody),
-        (status = 422, description = "`delivery_unverified`: the delivery does not open or verify (the message names the record)", body = super::error::ErrorBody),
-        (status = 504, description = "`timeout`: with `wait=true`, still not delivered in time", body = super::error::ErrorBody),
+        (status = 400, description = "`invalid_request_id` or `invalid_query`", body = custodia_api::ErrorBody),
+        (status = 403, description = "`forbidden`: this node's organisation is not the requester", body = custodia_api::ErrorBody),
+        (status = 404, description = "`request_not_found`", body = custodia_api::ErrorBody),
+        (status = 409, description = "Nothing delivered; the code is the request's status: `pending`, `approved` (not delivered yet, also after a `wait=true` that timed out), `rejected`, `expired` or `cancelled`", body = custodia_api::ErrorBody),
+        (status = 422, description = "`delivery_unverified`: the delivery does not open or verify (the message names the record)", body = custodia_api::ErrorBody),
     ),
 )]
 pub(crate) async fn fetch(
     State(ctx): State<Arc<ApiContext>>,
-    id: Result<Path<String>, PathRejection>,
+    path: Result<Path<RequestPath>, PathRejection>,
     QueryParams(wait): QueryParams<WaitQuery>,
 ) -> Result<Json<Fetched>, ApiError> {
-    let Path(text) = id?;
-    let id = params::request_id(&text)?;
-    let wait = wait.wait()?;
+    let Path(RequestPath { request_id }) = path?;
+    let id = params::request_id(&request_id)?;
+    let wait = wait::wait_of(&wait)?;
     let names = Directory::of(ctx.ledger.genesis());
     let (request, delivered) = delivered(&ctx, id, wait, &names).await?;
     let Some((delivery, headers)) = delivered else {
@@ -117,7 +90,7 @@ pub(crate) async fn fetch(
     let records = opened
         .into_iter()
         .map(|record| FetchedRecord {
-            record_id: record.record_id.to_string(),
+            record_id: record.record_id,
             provider: identity_key_from_hex(&record.provider)
                 .map(|key| names.name(&key))
                 .unwrap_or(record.provider),
@@ -127,7 +100,7 @@ pub(crate) async fn fetch(
         })
         .collect();
     Ok(Json(Fetched {
-        request_id: id.to_string(),
+        request_id: id,
         records,
     }))
 }
@@ -166,11 +139,14 @@ async fn delivered(
                         .await
                         .is_err()
                 {
-                    return Err(ApiError::timeout(format!(
-                        "request {id} is approved but was not delivered within {} s: the \
-                         supervisor's node delivers it; fetch again later",
-                        wait.timeout.as_secs()
-                    )));
+                    return Err(ApiError::conflict(
+                        "approved",
+                        format!(
+                            "request {id} is approved but was not delivered within {} s: the \
+                             supervisor's node delivers it; fetch again later",
+                            wait.timeout.as_secs()
+                        ),
+                    ));
                 }
             }
             status => return Err(not_delivered(ctx, &request, status, names).await),
@@ -251,5 +227,5 @@ async fn not_delivered(
         ),
         RequestStatus::Delivered => format!("request {id} is delivered"),
     };
-    ApiError::conflict(status.as_str(), message)
+    ApiError::conflict(views::request_status(status).as_str(), message)
 }

@@ -33,6 +33,7 @@ mod decide;
 mod error;
 mod events;
 mod fetch;
+mod guard;
 mod json;
 mod openapi;
 mod ops;
@@ -46,11 +47,13 @@ mod views;
 mod wait;
 
 pub use error::ApiError;
+pub use guard::ApiLimits;
 pub use txs::BATCH_CONTENT_TYPE;
 
 use crate::Ledger;
 use axum::{
-    Router,
+    Extension, Router,
+    error_handling::HandleErrorLayer,
     extract::DefaultBodyLimit,
     handler::Handler,
     middleware,
@@ -58,6 +61,7 @@ use axum::{
 };
 use custodia_protocol::{OrgKeys, Params};
 use std::sync::Arc;
+use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer};
 
 /// What the API needs from the running node.
 #[derive(Clone)]
@@ -162,31 +166,57 @@ pub fn served_routes() -> Vec<(&'static str, &'static str)> {
     routes(&Params::default()).served
 }
 
-/// The API's OpenAPI 3.1 document (what `GET /openapi.json` serves).
+/// The API's OpenAPI 3.1 document (what `GET /openapi.json` serves on a chain with the
+/// default parameters).
 pub fn openapi_document() -> serde_json::Value {
-    openapi::document().clone()
+    openapi::document(&Params::default())
 }
 
-/// The API's routes over `ctx`.
+/// The API's routes over `ctx`, with the default [`ApiLimits`].
 pub fn router(ctx: ApiContext) -> Router {
+    router_with(ctx, ApiLimits::default())
+}
+
+/// The API's routes over `ctx`, bounded by `limits` (DESIGN §7.10).
+pub fn router_with(ctx: ApiContext, limits: ApiLimits) -> Router {
     let Routes {
         open, protected, ..
     } = routes(ctx.ledger.params());
     let ctx = Arc::new(ctx);
-    let protected = protected.route_layer(middleware::from_fn_with_state(
-        ctx.clone(),
-        auth::require_token,
-    ));
+    let protected = protected
+        .route_layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            auth::require_token,
+        ))
+        .layer(Extension(guard::EventStreams::new(
+            limits.max_event_streams,
+        )));
     open.merge(protected)
         .fallback(error::no_route)
+        .layer(middleware::from_fn(move |request, next| {
+            guard::deadline(limits, request, next)
+        }))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(guard::overloaded))
+                .load_shed()
+                // One limit for the whole router: axum layers each route's service apart.
+                .layer(GlobalConcurrencyLimitLayer::new(
+                    limits.max_concurrent_requests,
+                )),
+        )
         .layer(middleware::map_response(error::json_errors))
         .with_state(ctx)
 }
 
-/// Serves the API on `listener` until the server fails.
-pub async fn serve(listener: tokio::net::TcpListener, ctx: ApiContext) -> std::io::Result<()> {
+/// Serves the API on `listener`, bounded by `limits`, until the server fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    ctx: ApiContext,
+    limits: ApiLimits,
+) -> std::io::Result<()> {
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "API listening");
     }
-    axum::serve(listener, router(ctx)).await
+    axum::serve(listener, router_with(ctx, limits)).await
 }

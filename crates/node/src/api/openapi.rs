@@ -1,22 +1,26 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document of the API, generated with utoipa from the
-//! handlers' `#[utoipa::path]` attributes and the answer types. Served without a token. The
-//! shapes below exist for the document only: the handlers that predate it build their JSON
-//! directly.
+//! handlers' `#[utoipa::path]` attributes and custodia-api's types (the same the handlers take
+//! and return). Served without a token. What the derives cannot say is added here: the bearer
+//! scheme and the errors every operation may answer, the schema of one server-sent event, and
+//! the chain's `max_request_ttl` as the maximum of a request's `ttl`.
 
-use super::{
-    audit, chain, decide,
-    error::{ErrorBody, ErrorDetail},
-    events, fetch, ops, orgs, records, requests, txs,
-    views::{self, ReceiptView},
+use super::{audit, chain, decide, events, fetch, ops, orgs, records, requests, txs};
+use axum::{Json, extract::State};
+use custodia_api::{
+    self as api,
+    events::{BLOCK, LAGGED},
 };
-use axum::Json;
-use serde::Serialize;
-use serde_json::Value;
-use std::sync::OnceLock;
+use custodia_protocol::Params;
+use custodia_state::EventKind;
+use serde_json::{Value, json};
+use std::{
+    borrow::Cow,
+    sync::{Arc, OnceLock},
+};
 use utoipa::{
-    Modify, OpenApi, ToSchema,
+    Modify, OpenApi, PartialSchema, ToSchema,
     openapi::{
-        ContentBuilder, Ref, ResponseBuilder,
+        ContentBuilder, ObjectBuilder, OneOfBuilder, Ref, RefOr, ResponseBuilder, Schema, Type,
         security::{Http, HttpAuthScheme, SecurityScheme},
     },
 };
@@ -55,18 +59,19 @@ use utoipa::{
         ops::metrics,
     ),
     components(schemas(
-        ErrorBody,
-        ErrorDetail,
-        ReceiptView,
-        views::RecordView,
-        views::RequestView,
-        views::RequestDetail,
-        views::DecisionView,
-        views::DeliveryView,
-        views::AuditEntryView,
-        events::BlockEvent,
-        events::ChainEvent,
-        events::LaggedEvent,
+        api::ErrorBody,
+        api::ErrorDetail,
+        api::Receipt,
+        api::RecordView,
+        api::RequestView,
+        api::RequestDetail,
+        api::Decision,
+        api::DeliveryView,
+        api::AuditEntry,
+        api::BlockEvent,
+        api::ChainEvent,
+        api::LaggedEvent,
+        StreamEvent,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -131,10 +136,37 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The document as JSON, built once.
-pub(crate) fn document() -> &'static Value {
+/// The document of the API, built once, for the default parameters.
+fn base() -> &'static Value {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    DOCUMENT.get_or_init(|| serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null))
+    DOCUMENT.get_or_init(|| {
+        let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+        // JSON Schema's `contentSchema` (no builder in utoipa): what each event's data holds.
+        if let Some(events) = document
+            .pointer_mut("/components/schemas/StreamEvent/oneOf")
+            .and_then(Value::as_array_mut)
+        {
+            for (event, data) in events
+                .iter_mut()
+                .zip(["BlockEvent", "LaggedEvent", "ChainEvent"])
+            {
+                if let Some(property) = event.pointer_mut("/properties/data") {
+                    property["contentSchema"] =
+                        json!({ "$ref": format!("#/components/schemas/{data}") });
+                }
+            }
+        }
+        document
+    })
+}
+
+/// The document for a chain with `params`: a request's `ttl` is at most its `max_request_ttl`.
+pub(crate) fn document(params: &Params) -> Value {
+    let mut document = base().clone();
+    if let Some(ttl) = document.pointer_mut("/components/schemas/NewRequest/properties/ttl") {
+        ttl["maximum"] = json!(params.max_request_ttl);
+    }
+    document
 }
 
 /// `GET /openapi.json`: this document (no token needed).
@@ -142,81 +174,8 @@ pub(crate) fn document() -> &'static Value {
     get, path = "/openapi.json", tag = "operations", security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)),
 )]
-pub(crate) async fn openapi() -> Json<&'static Value> {
-    Json(document())
-}
-
-/// `GET /healthz`'s answer.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct Health {
-    /// Always true.
-    ok: bool,
-}
-
-/// `GET /v1/status`'s answer.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct StatusAnswer {
-    /// Chain digest (genesis hash, hex).
-    chain: String,
-    /// Human chain id.
-    chain_id: String,
-    /// This node's organisation.
-    org: String,
-    /// Its role: `supervisor` or `member`.
-    role: String,
-    /// Last applied height.
-    height: u64,
-    /// State commitment after it (hex).
-    state_commitment: String,
-    /// Connected peers.
-    peers: u64,
-    /// What waits in the mempool.
-    mempool: MempoolAnswer,
-}
-
-/// The mempool in `GET /v1/status`.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct MempoolAnswer {
-    /// Txs held.
-    txs: u64,
-    /// Encoded bytes held.
-    bytes: u64,
-}
-
-/// `GET /v1/blocks/{height}`'s answer.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct BlockAnswer {
-    /// Height.
-    height: u64,
-    /// Digest (hex).
-    digest: String,
-    /// Parent digest (hex).
-    parent: String,
-    /// Proposer's timestamp (ms since the Unix epoch).
-    timestamp_ms: u64,
-    /// State commitment after the block (hex).
-    state_commitment: String,
-    /// The receipts of its txs, in block order.
-    txs: Vec<ReceiptView>,
-}
-
-/// A receipt of a finalized tx.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct AppliedReceipt {
-    /// The receipt.
-    #[serde(flatten)]
-    receipt: ReceiptView,
-    /// Always `applied`.
-    status: String,
-}
-
-/// A tx still in the mempool.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct PendingReceipt {
-    /// The tx id (hex).
-    tx_id: String,
-    /// Always `pending`.
-    status: String,
+pub(crate) async fn openapi(State(ctx): State<Arc<super::ApiContext>>) -> Json<Value> {
+    Json(document(ctx.ledger.params()))
 }
 
 /// Codec bytes of one signed tx, or of a batch.
@@ -224,46 +183,41 @@ pub(crate) struct PendingReceipt {
 #[schema(value_type = String, format = Binary)]
 pub(crate) struct SignedTx(#[allow(dead_code)] Vec<u8>);
 
-/// `POST /v1/txs`'s answer: `tx_id` for one tx; `accepted` and `rejected` for a batch.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct TxsAccepted {
-    /// One tx: its id (hex).
-    tx_id: Option<String>,
-    /// A batch: ids of the admitted txs.
-    accepted: Option<Vec<String>>,
-    /// A batch: the refused txs.
-    rejected: Option<Vec<BatchRejection>>,
+/// One server-sent event of `GET /v1/events`, as its fields arrive (`event`, `data`): a
+/// block, a subscriber's lag, or a chain event named by its kind; `data` is one line of JSON.
+pub(crate) struct StreamEvent;
+
+impl PartialSchema for StreamEvent {
+    fn schema() -> RefOr<Schema> {
+        let event = |names: Vec<&'static str>, data: &str| {
+            ObjectBuilder::new()
+                .property(
+                    "event",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(names)),
+                )
+                .property(
+                    "data",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .content_media_type("application/json")
+                        .description(Some(format!("One line of JSON: a {data}"))),
+                )
+                .required("event")
+                .required("data")
+        };
+        let kinds = EventKind::ALL.iter().map(EventKind::as_str).collect();
+        OneOfBuilder::new()
+            .item(event(vec![BLOCK], "BlockEvent"))
+            .item(event(vec![LAGGED], "LaggedEvent"))
+            .item(event(kinds, "ChainEvent"))
+            .into()
+    }
 }
 
-/// A tx of a batch the mempool refused.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct BatchRejection {
-    /// Its position in the batch.
-    index: u64,
-    /// Why (an error code).
-    code: String,
-    /// What is wrong.
-    message: String,
-}
-
-/// Answer of `POST /v1/records`.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct RecordWritten {
-    /// The new record's id.
-    record_id: String,
-    /// The `SubmitRecord` tx id (hex).
-    tx_id: String,
-    /// With `wait=true`: the receipt (code `ok`).
-    receipt: Option<ReceiptView>,
-}
-
-/// Answer of `POST /v1/requests` and of approve, reject and cancel.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct RequestWritten {
-    /// The request's id.
-    request_id: String,
-    /// The tx id (hex).
-    tx_id: String,
-    /// With `wait=true`: the receipt (code `ok`).
-    receipt: Option<ReceiptView>,
+impl ToSchema for StreamEvent {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("StreamEvent")
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::ApiContext;
 use axum::{Json, extract::State, http::header::CONTENT_TYPE, response::IntoResponse};
-use serde_json::{Value, json};
+use custodia_api::Health;
 use std::sync::Arc;
 
 /// Content type of the Prometheus text exposition format.
@@ -11,10 +11,10 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// `GET /healthz`: the server answers (no token needed).
 #[utoipa::path(
     get, path = "/healthz", tag = "operations", security(()),
-    responses((status = 200, description = "The server answers", body = super::openapi::Health)),
+    responses((status = 200, description = "The server answers", body = Health)),
 )]
-pub(crate) async fn healthz() -> Json<Value> {
-    Json(json!({ "ok": true }))
+pub(crate) async fn healthz() -> Json<Health> {
+    Json(Health { ok: true })
 }
 
 /// `GET /metrics`: the node's metrics registry (commonware's and the node's own) as

@@ -3,36 +3,8 @@
 
 use super::{ApiContext, ApiError, read::query};
 use axum::{Json, extract::State};
-use serde::Serialize;
+use custodia_api::{Org, Orgs, Role};
 use std::sync::Arc;
-use utoipa::ToSchema;
-
-/// One organisation.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct OrgView {
-    /// Its name.
-    name: String,
-    /// `supervisor` or `member`.
-    #[schema(example = "member")]
-    role: String,
-    /// Ed25519 identity key (hex).
-    identity_key: String,
-    /// X25519 encryption key (hex).
-    encryption_key: String,
-    /// p2p address `host:port`.
-    p2p: String,
-    /// REST API address `host:port`.
-    api: String,
-    /// False once the supervisor suspended it.
-    active: bool,
-}
-
-/// The consortium.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct Orgs {
-    /// Every organisation, in genesis order.
-    orgs: Vec<OrgView>,
-}
 
 /// `GET /v1/orgs`.
 #[utoipa::path(
@@ -44,9 +16,9 @@ pub(crate) async fn orgs(State(ctx): State<Arc<ApiContext>>) -> Result<Json<Orgs
     Ok(Json(Orgs {
         orgs: orgs
             .into_iter()
-            .map(|org| OrgView {
+            .map(|org| Org {
                 name: org.name,
-                role: org.role.as_str().to_string(),
+                role: role(org.role),
                 identity_key: hex::encode(org.identity_key.as_ref()),
                 encryption_key: hex::encode(org.encryption_key.0),
                 p2p: org.p2p,
@@ -55,4 +27,12 @@ pub(crate) async fn orgs(State(ctx): State<Arc<ApiContext>>) -> Result<Json<Orgs
             })
             .collect(),
     }))
+}
+
+/// The API's spelling of a role.
+pub(crate) fn role(role: custodia_protocol::Role) -> Role {
+    match role {
+        custodia_protocol::Role::Supervisor => Role::Supervisor,
+        custodia_protocol::Role::Member => Role::Member,
+    }
 }

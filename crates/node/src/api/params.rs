@@ -3,13 +3,11 @@
 //! [`Directory`] maps identity keys to organisation names for every answer.
 
 use super::ApiError;
-use custodia_protocol::{Genesis, IdentityKey, RecordId, RequestId};
-use std::{collections::BTreeMap, str::FromStr};
-
-/// Page size when the client gives none.
-pub(crate) const DEFAULT_LIMIT: u64 = 100;
-/// Largest page size.
-pub(crate) const MAX_LIMIT: u64 = 1000;
+use custodia_api::limits::{DEFAULT_LIMIT, MAX_LIMIT};
+use custodia_protocol::{
+    Genesis, IdentityKey, RecordId, RequestId, genesis::valid_org_name, record::valid_kind,
+};
+use std::collections::BTreeMap;
 
 /// A record id from its text form, or a 400 `invalid_record_id`.
 pub(crate) fn record_id(text: &str) -> Result<RecordId, ApiError> {
@@ -31,13 +29,15 @@ pub(crate) fn request_id(text: &str) -> Result<RequestId, ApiError> {
     })
 }
 
-/// A status filter, or a 400 `invalid_query` listing the statuses.
-pub(crate) fn status<S: FromStr<Err = String>>(text: Option<&str>) -> Result<Option<S>, ApiError> {
-    text.map(|text| {
-        text.parse()
-            .map_err(|err: String| ApiError::bad_request("invalid_query", err))
-    })
-    .transpose()
+/// A kind filter: a valid record kind, or a 400 `invalid_query`.
+pub(crate) fn kind(kind: Option<String>) -> Result<Option<String>, ApiError> {
+    match kind {
+        Some(kind) if !valid_kind(&kind) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("kind={kind:?} is not a record kind: 1 to 64 of [A-Za-z0-9_.-]"),
+        )),
+        kind => Ok(kind),
+    }
 }
 
 /// `(offset, limit)` of a page: limit 100 by default, at most 1000 (else 400 `invalid_query`).
@@ -52,7 +52,19 @@ pub(crate) fn page(offset: Option<u64>, limit: Option<u64>) -> Result<(u64, u64)
             ),
         ));
     }
-    Ok((offset.unwrap_or(0), limit))
+    Ok((integer("offset", offset)?.unwrap_or(0), limit))
+}
+
+/// A query's count or height: at most 2^63 - 1 (the document's `int64`), else a 400
+/// `invalid_query`.
+pub(crate) fn integer(name: &str, value: Option<u64>) -> Result<Option<u64>, ApiError> {
+    match value {
+        Some(value) if i64::try_from(value).is_err() => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("{name}={value} is out of range: at most {}", i64::MAX),
+        )),
+        value => Ok(value),
+    }
 }
 
 /// The organisations of the chain by key and by name (names are fixed in genesis).
@@ -85,8 +97,18 @@ impl Directory {
         key.map(|key| self.name(key))
     }
 
-    /// The key of the organisation named `name`, or a 400 `unknown_org` listing the names.
+    /// The key of the organisation named `name`: a 400 `invalid_query` when it cannot be a
+    /// name, a 404 `unknown_org` listing the names when no organisation has it.
     pub(crate) fn key(&self, name: &str) -> Result<IdentityKey, ApiError> {
+        if !valid_org_name(name) {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "{name:?} is not an organisation name: 1 to 64 of [a-z0-9._-], starting with \
+                     a letter or a digit"
+                ),
+            ));
+        }
         self.names
             .iter()
             .find(|(_, known)| known.as_str() == name)
@@ -94,7 +116,7 @@ impl Directory {
             .ok_or_else(|| {
                 let mut known: Vec<&str> = self.names.values().map(String::as_str).collect();
                 known.sort_unstable();
-                ApiError::bad_request(
+                ApiError::not_found(
                     "unknown_org",
                     format!(
                         "no organisation is named {name:?}: use one of {} (GET /v1/orgs)",

@@ -8,8 +8,8 @@ use super::{
     json::{JsonBody, QueryParams},
     params::{self, Directory},
     read::{blocking, query},
-    views::RecordView,
-    wait::{self, WaitQuery},
+    views,
+    wait::{self, Written},
 };
 use axum::{
     Json,
@@ -17,17 +17,12 @@ use axum::{
     http::StatusCode,
     response::Response,
 };
+use custodia_api::{NewRecord, RecordFilter, RecordPage, RecordPath, RecordView, WaitQuery};
 use custodia_protocol::{
-    FieldValue, Params, RecordId, Role,
+    Params, RecordId, Role,
     record::{RecordError, check_kind_and_tags, seal_record},
 };
-use custodia_state::{RecordFilter, RecordStatus};
-use serde::{
-    Deserialize, Deserializer, Serialize,
-    de::{MapAccess, Visitor},
-};
-use std::{collections::BTreeMap, fmt, sync::Arc};
-use utoipa::{IntoParams, ToSchema};
+use std::{collections::BTreeMap, sync::Arc};
 
 /// Allowance over twice `max_record_bytes` for a record's JSON body.
 const BODY_SLACK_BYTES: usize = 64 << 10;
@@ -41,65 +36,20 @@ pub(crate) fn body_limit(params: &Params) -> usize {
         .saturating_add(BODY_SLACK_BYTES)
 }
 
-/// Body of `POST /v1/records`.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewRecord {
-    /// The record's kind: 1 to 64 of `[A-Za-z0-9_.-]`.
-    #[schema(example = "claim")]
-    kind: String,
-    /// Free tags for search: at most 16, each 1 to 64 bytes.
-    #[serde(default)]
-    tags: Vec<String>,
-    /// The fields: name (1 to 64 of `[A-Za-z0-9_.-]`) → any JSON value; 1 to 256 fields.
-    #[schema(value_type = Object, example = json!({"amount": 1200, "insured": "Jane Doe"}))]
-    fields: Fields,
-}
-
-/// The fields of a new record in the order given, duplicates kept so they can be refused.
-struct Fields(Vec<(String, FieldValue)>);
-
-impl<'de> Deserialize<'de> for Fields {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct FieldsVisitor;
-        impl<'de> Visitor<'de> for FieldsVisitor {
-            type Value = Fields;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of field names to JSON values")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
-                let mut fields = Vec::new();
-                while let Some(entry) = map.next_entry::<String, FieldValue>()? {
-                    fields.push(entry);
-                }
-                Ok(Fields(fields))
-            }
-        }
-        deserializer.deserialize_map(FieldsVisitor)
-    }
-}
-
-/// Ids of a submitted record.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct RecordIds {
-    /// The new record's id.
-    record_id: String,
-}
-
 /// `POST /v1/records`: seal, sign and submit a record of this node's organisation.
 #[utoipa::path(
     post, path = "/v1/records", operation_id = "submit_record", tag = "records",
     params(WaitQuery),
     request_body = NewRecord,
     responses(
-        (status = 202, description = "Admitted to the mempool", body = super::openapi::RecordWritten),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = super::openapi::RecordWritten),
-        (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_kind`, `invalid_tags`, `no_fields`, `invalid_field_name`, `duplicate_field`, `too_many_fields`, or a state rule's code", body = super::error::ErrorBody),
-        (status = 403, description = "`not_member`: this node is the supervisor's", body = super::error::ErrorBody),
-        (status = 413, description = "`record_too_large`: the sealed record is over `max_record_bytes`", body = super::error::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block; the code is the receipt's", body = super::error::ErrorBody),
-        (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = super::error::ErrorBody),
-        (status = 504, description = "`timeout`: not finalized in time", body = super::error::ErrorBody),
+        (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout (follow `tx_id` with GET /v1/receipts/{tx_id})", body = custodia_api::RecordTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = custodia_api::RecordTx),
+        (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_kind`, `invalid_tags`, `no_fields`, `invalid_field_name`, `duplicate_field`, `too_many_fields`, `too_large`", body = custodia_api::ErrorBody),
+        (status = 403, description = "`not_member`: this node is the supervisor's", body = custodia_api::ErrorBody),
+        (status = 409, description = "`signer_suspended`: this organisation is suspended; `tx_expired` with `wait=true` when no block took the tx before its `valid_until`", body = custodia_api::ErrorBody),
+        (status = 413, description = "`record_too_large`: the sealed record is over `max_record_bytes`", body = custodia_api::ErrorBody),
+        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
+        (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]
 pub(crate) async fn submit(
@@ -107,7 +57,7 @@ pub(crate) async fn submit(
     QueryParams(wait): QueryParams<WaitQuery>,
     body: Result<JsonBody<NewRecord>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let wait = wait.wait()?;
+    let wait = wait::wait_of(&wait)?;
     let params = *ctx.ledger.params();
     let JsonBody(record) = body.map_err(|err| {
         if err.status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -150,10 +100,7 @@ pub(crate) async fn submit(
     }
     let body = sealed.into_body(record_id, record.kind, record.tags);
     let submitted = wait::submit(&ctx, body, wait).await?;
-    let ids = RecordIds {
-        record_id: record_id.to_string(),
-    };
-    Ok(wait::answer(ids, submitted))
+    Ok(wait::answer(Written::Record(record_id), submitted))
 }
 
 /// A 400 with the record rule's code.
@@ -180,61 +127,34 @@ fn too_large(sealed: Option<usize>, params: &Params) -> ApiError {
     )
 }
 
-/// Query of `GET /v1/records`.
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct RecordsQuery {
-    /// Only this provider's records (organisation name).
-    provider: Option<String>,
-    /// Only records of this kind.
-    kind: Option<String>,
-    /// Only records in this status: `submitted`, `accepted` or `rejected`.
-    status: Option<String>,
-    /// Skip this many (default 0).
-    offset: Option<u64>,
-    /// At most this many (default 100, at most 1000).
-    limit: Option<u64>,
-}
-
-/// A page of records.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct RecordsPage {
-    /// The records, oldest first.
-    records: Vec<RecordView>,
-    /// The page's offset.
-    offset: u64,
-    /// The page's limit.
-    limit: u64,
-}
-
 /// `GET /v1/records`: records' metadata, oldest first.
 #[utoipa::path(
     get, path = "/v1/records", operation_id = "list_records", tag = "records",
-    params(RecordsQuery),
+    params(RecordFilter),
     responses(
-        (status = 200, description = "A page of records (metadata only)", body = RecordsPage),
-        (status = 400, description = "`invalid_query` or `unknown_org`", body = super::error::ErrorBody),
+        (status = 200, description = "A page of records (metadata only)", body = RecordPage),
+        (status = 400, description = "`invalid_query`", body = custodia_api::ErrorBody),
+        (status = 404, description = "`unknown_org`: no organisation has the provider's name", body = custodia_api::ErrorBody),
     ),
 )]
 pub(crate) async fn list(
     State(ctx): State<Arc<ApiContext>>,
-    QueryParams(q): QueryParams<RecordsQuery>,
-) -> Result<Json<RecordsPage>, ApiError> {
+    QueryParams(q): QueryParams<RecordFilter>,
+) -> Result<Json<RecordPage>, ApiError> {
     let names = Directory::of(ctx.ledger.genesis());
     let (offset, limit) = params::page(q.offset, q.limit)?;
-    let filter = RecordFilter {
+    let filter = custodia_state::RecordFilter {
         provider: q.provider.as_deref().map(|n| names.key(n)).transpose()?,
-        kind: q.kind,
-        status: params::status::<RecordStatus>(q.status.as_deref())?,
+        kind: params::kind(q.kind)?,
+        status: q.status.map(views::record_status_filter),
         offset,
         limit,
     };
     let rows = query(&ctx.ledger, move |queries| Ok(queries.records(&filter)?)).await?;
-    Ok(Json(RecordsPage {
+    Ok(Json(RecordPage {
         records: rows
             .into_iter()
-            .map(|row| RecordView::of(row, &names))
+            .map(|row| views::record(row, &names))
             .collect(),
         offset,
         limit,
@@ -244,19 +164,19 @@ pub(crate) async fn list(
 /// `GET /v1/records/{record_id}`: one record's metadata.
 #[utoipa::path(
     get, path = "/v1/records/{record_id}", operation_id = "show_record", tag = "records",
-    params(("record_id" = String, Path, description = "`rec_<32 hex>`")),
+    params(RecordPath),
     responses(
         (status = 200, description = "The record's metadata (never its values)", body = RecordView),
-        (status = 400, description = "`invalid_record_id`", body = super::error::ErrorBody),
-        (status = 404, description = "`record_not_found`", body = super::error::ErrorBody),
+        (status = 400, description = "`invalid_record_id`", body = custodia_api::ErrorBody),
+        (status = 404, description = "`record_not_found`", body = custodia_api::ErrorBody),
     ),
 )]
 pub(crate) async fn show(
     State(ctx): State<Arc<ApiContext>>,
-    id: Result<Path<String>, PathRejection>,
+    path: Result<Path<RecordPath>, PathRejection>,
 ) -> Result<Json<RecordView>, ApiError> {
-    let Path(text) = id?;
-    let id = params::record_id(&text)?;
+    let Path(RecordPath { record_id }) = path?;
+    let id = params::record_id(&record_id)?;
     let row = query(&ctx.ledger, move |queries| Ok(queries.record(&id)?)).await?;
     let Some(row) = row else {
         return Err(ApiError::not_found(
@@ -264,7 +184,7 @@ pub(crate) async fn show(
             format!("no record {id} on this chain: GET /v1/records lists the records"),
         ));
     };
-    Ok(Json(RecordView::of(
+    Ok(Json(views::record(
         row,
         &Directory::of(ctx.ledger.genesis()),
     )))

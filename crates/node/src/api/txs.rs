@@ -18,9 +18,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use commonware_codec::{Decode as _, RangeCfg};
+use custodia_api::{BatchAccepted, BatchRejection, TxAccepted, TxsAccepted};
 use custodia_protocol::{Params, Tx, TxCfg, hash::to_hex, tx::TxError};
 use custodia_state::Code;
-use serde_json::json;
 use std::sync::Arc;
 
 /// Content type of a batch of txs.
@@ -53,12 +53,12 @@ enum Payload {
         ),
     ),
     responses(
-        (status = 202, description = "One tx: `{\"tx_id\"}`. A batch: `{\"accepted\": [tx_id], \"rejected\": [{\"index\", \"code\", \"message\"}]}`", body = super::openapi::TxsAccepted),
-        (status = 400, description = "`malformed_tx`, `malformed_batch`, `wrong_chain`, `bad_signature`, `outside_window`, `too_large`, or a state rule's code", body = super::error::ErrorBody),
-        (status = 409, description = "`duplicate_tx`", body = super::error::ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = super::error::ErrorBody),
-        (status = 415, description = "`unsupported_media_type`", body = super::error::ErrorBody),
-        (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = super::error::ErrorBody),
+        (status = 202, description = "One tx: `{\"tx_id\"}`. A batch: `{\"accepted\": [tx_id], \"rejected\": [{\"index\", \"code\", \"message\"}]}`", body = TxsAccepted),
+        (status = 400, description = "`malformed_tx`, `malformed_batch`, `wrong_chain`, `bad_signature`, `outside_window`, `too_large`, or a state rule's code", body = custodia_api::ErrorBody),
+        (status = 409, description = "`duplicate_tx`", body = custodia_api::ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = custodia_api::ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = custodia_api::ErrorBody),
+        (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]
 pub(crate) async fn submit(
@@ -133,7 +133,7 @@ async fn submit_one(ctx: Arc<ApiContext>, body: Bytes) -> Result<Response, ApiEr
     let id = blocking(move || ledger.submit(tx))
         .await?
         .map_err(admit_error)?;
-    let accepted = json!({ "tx_id": to_hex(&id) });
+    let accepted = TxsAccepted::One(TxAccepted { tx_id: to_hex(&id) });
     Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
 }
 
@@ -166,11 +166,15 @@ async fn submit_batch(ctx: Arc<ApiContext>, body: Bytes) -> Result<Response, Api
                 if all_full {
                     return Err(err);
                 }
-                rejected.push(json!({ "index": index, "code": err.code, "message": err.message }));
+                rejected.push(BatchRejection {
+                    index: index as u64,
+                    code: err.code.into_owned(),
+                    message: err.message,
+                });
             }
         }
     }
-    let answer = json!({ "accepted": accepted, "rejected": rejected });
+    let answer = TxsAccepted::Batch(BatchAccepted { accepted, rejected });
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
 
@@ -189,7 +193,9 @@ pub(crate) fn admit_error(err: AdmitError) -> ApiError {
                 TxError::BadSignature { .. } => {
                     "sign the transaction again with the signer's identity key"
                 }
-                TxError::TooLarge { .. } => "make the payload smaller",
+                TxError::TooLarge { .. } | TxError::OverLimit { .. } => {
+                    "make it smaller: no node can decode it as it is"
+                }
                 // Its message says what to do already.
                 TxError::OutsideWindow { .. } => {
                     return ApiError::bad_request(code, err.to_string());

@@ -2,15 +2,16 @@
 //! the mempool, and — with `?wait=true` — wait until a finalized block holds it.
 //!
 //! Without `wait` the answer is 202 `{<ids>, "tx_id"}`. With it: 200 `{<ids>, "tx_id",
-//! "receipt"}` when the tx applied, 422 with the receipt's code when it failed, 504 `timeout`
-//! when no block took it in time. Waiting holds no lock: it listens to the executed-block feed
+//! "receipt"}` when the tx applied, 422 with the receipt's code when it failed, the same 202
+//! when no block took it within the timeout (it may still be), and 409 `tx_expired` when its
+//! `valid_until` passed without a block taking it. Waiting holds no lock: it listens to the executed-block feed
 //! and, should that be quiet or lag, looks the receipt up every [`POLL_INTERVAL`].
 
 use super::{
     ApiContext, ApiError,
     read::{blocking, query},
     txs::admit_error,
-    views::ReceiptView,
+    views,
 };
 use crate::{AdmitError, Executed, Ledger};
 use axum::{
@@ -18,43 +19,48 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use custodia_protocol::{Body, Digest, Tx, hash::to_hex};
+use custodia_api::{
+    RecordTx, RequestTx, WaitQuery,
+    limits::{DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS},
+};
+use custodia_protocol::{Body, Digest, RecordId, RequestId, Tx, hash::to_hex};
 use custodia_state::{Code, Receipt};
-use serde::{Deserialize, Serialize};
 use std::{sync::Arc, time::Duration};
 use tokio::{
     sync::broadcast::{self, error::RecvError},
     time::Instant,
 };
-use utoipa::IntoParams;
 
-/// How long a waiting request waits when the client names no timeout, in seconds.
-pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 30;
-/// Longest wait a client may ask for, in seconds.
-pub(crate) const MAX_TIMEOUT_SECS: u64 = 600;
 /// How often a waiting request looks at the state when no executed block arrived.
 pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Blocks a node-signed tx stays valid after the next height (capped by `max_tx_ttl`).
 pub(crate) const TX_WINDOW_BLOCKS: u64 = 120;
 
-/// Rule codes that mean "this organisation is the wrong party": 403 rather than 400.
-const WRONG_PARTY: [Code; 5] = [
-    Code::NotMember,
-    Code::NotSupervisor,
-    Code::NotApprover,
-    Code::NotRequester,
-    Code::OwnRecord,
-];
-
-/// `?wait=true&timeout=SECONDS` of the write endpoints and of fetch.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct WaitQuery {
-    /// Wait until the tx is finalized (writes) or the request is delivered (fetch).
-    wait: Option<bool>,
-    /// Longest wait in seconds (default 30, at most 600).
-    timeout: Option<u64>,
+/// The HTTP status of a node-signed write that a state rule refused at admission (DESIGN
+/// §7.8): 403 for the wrong party, 404 when what it names does not exist, 409 when the state
+/// conflicts with it, 422 when the chain's records make it impossible, else 400.
+pub(crate) fn rule_status(code: Code) -> StatusCode {
+    match code {
+        Code::NotMember
+        | Code::NotSupervisor
+        | Code::NotApprover
+        | Code::NotRequester
+        | Code::OwnRecord => StatusCode::FORBIDDEN,
+        Code::RecordNotFound | Code::RequestNotFound | Code::OrgNotFound => StatusCode::NOT_FOUND,
+        Code::RecordExists
+        | Code::RequestExists
+        | Code::RecordNotSubmitted
+        | Code::RecordNotAccepted
+        | Code::RequestNotPending
+        | Code::AlreadyDecided
+        | Code::RequestNotApproved
+        | Code::RequestClosed
+        | Code::RequesterSuspended
+        | Code::SignerSuspended
+        | Code::DuplicateTx => StatusCode::CONFLICT,
+        Code::UnknownField | Code::DeliveryTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::BAD_REQUEST,
+    }
 }
 
 /// What a client asked to wait for.
@@ -66,24 +72,22 @@ pub(crate) struct Wait {
     pub timeout: Duration,
 }
 
-impl WaitQuery {
-    /// The wait asked for, or a 400 `invalid_query`.
-    pub(crate) fn wait(&self) -> Result<Wait, ApiError> {
-        let seconds = self.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS);
-        if seconds > MAX_TIMEOUT_SECS {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                format!(
-                    "timeout={seconds} is too long: wait at most {MAX_TIMEOUT_SECS} seconds, then \
-                     follow the transaction with GET /v1/receipts/{{tx_id}}"
-                ),
-            ));
-        }
-        Ok(Wait {
-            enabled: self.wait.unwrap_or(false),
-            timeout: Duration::from_secs(seconds),
-        })
+/// The wait `query` asks for, or a 400 `invalid_query`.
+pub(crate) fn wait_of(query: &WaitQuery) -> Result<Wait, ApiError> {
+    let seconds = query.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS);
+    if seconds > MAX_TIMEOUT_SECS {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!(
+                "timeout={seconds} is too long: wait at most {MAX_TIMEOUT_SECS} seconds, then \
+                 follow the transaction with GET /v1/receipts/{{tx_id}}"
+            ),
+        ));
     }
+    Ok(Wait {
+        enabled: query.wait.unwrap_or(false),
+        timeout: Duration::from_secs(seconds),
+    })
 }
 
 /// A tx this node signed and the mempool took.
@@ -126,48 +130,58 @@ pub(crate) async fn submit(
     }
     match receipt_within(&ctx.ledger, blocks, id, valid_until, wait.timeout).await? {
         Some(receipt) => Ok(Submitted::Applied(Box::new(receipt))),
-        None if ctx.ledger.head().height > valid_until => Err(ApiError::timeout(format!(
-            "transaction {} was admitted but no block took it before its valid_until {valid_until} \
-             passed: it will never apply; submit the request again",
-            to_hex(&id)
-        ))),
-        None => Err(ApiError::timeout(format!(
-            "transaction {} was admitted but not finalized within {} s: follow it with GET \
-             /v1/receipts/{}",
-            to_hex(&id),
-            wait.timeout.as_secs(),
-            to_hex(&id)
-        ))),
+        None if ctx.ledger.head().height > valid_until => Err(ApiError::conflict(
+            "tx_expired",
+            format!(
+                "transaction {} was admitted but no block took it before its valid_until \
+                 {valid_until} passed: it will never apply; submit the request again",
+                to_hex(&id)
+            ),
+        )),
+        // Admitted and still waiting for a block: the same 202 as without a wait.
+        None => Ok(Submitted::Pending(id)),
     }
 }
 
-/// The answer of a write: 202 with `ids` and the tx id, 200 with the receipt too, or 422 with
-/// the receipt's failure.
-pub(crate) fn answer<I: Serialize>(ids: I, submitted: Submitted) -> Response {
-    #[derive(Serialize)]
-    struct Written<I> {
-        #[serde(flatten)]
-        ids: I,
-        tx_id: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        receipt: Option<ReceiptView>,
+/// What a write was about.
+pub(crate) enum Written {
+    /// A record (`POST /v1/records`).
+    Record(RecordId),
+    /// A request (create, approve, reject, cancel).
+    Request(RequestId),
+}
+
+impl Written {
+    fn answer(self, tx_id: String, receipt: Option<custodia_api::Receipt>) -> Response {
+        match self {
+            Written::Record(record_id) => Json(RecordTx {
+                record_id,
+                tx_id,
+                receipt,
+            })
+            .into_response(),
+            Written::Request(request_id) => Json(RequestTx {
+                request_id,
+                tx_id,
+                receipt,
+            })
+            .into_response(),
+        }
     }
+}
+
+/// The answer of a write: 202 with its id and the tx id, 200 with the receipt too, or 422 with
+/// the receipt's failure.
+pub(crate) fn answer(written: Written, submitted: Submitted) -> Response {
     match submitted {
         Submitted::Pending(id) => {
-            let body = Written {
-                ids,
-                tx_id: to_hex(&id),
-                receipt: None,
-            };
-            (StatusCode::ACCEPTED, Json(body)).into_response()
+            let mut response = written.answer(to_hex(&id), None);
+            *response.status_mut() = StatusCode::ACCEPTED;
+            response
         }
         Submitted::Applied(receipt) if receipt.is_ok() => {
-            let body = Written {
-                ids,
-                tx_id: to_hex(&receipt.tx_id),
-                receipt: Some((*receipt).into()),
-            };
-            (StatusCode::OK, Json(body)).into_response()
+            let tx_id = to_hex(&receipt.tx_id);
+            written.answer(tx_id, Some(views::receipt(*receipt)))
         }
         Submitted::Applied(receipt) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -238,18 +252,11 @@ pub(crate) async fn next_block(
 /// The API error of a tx this node signed that the mempool refused.
 fn refused(err: AdmitError) -> ApiError {
     match &err {
-        AdmitError::Rejected(rejection) if rejection.code != Code::DuplicateTx => {
-            let status = if WRONG_PARTY.contains(&rejection.code) {
-                StatusCode::FORBIDDEN
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            ApiError::new(
-                status,
-                rejection.code.as_str(),
-                format!("{}: nothing was submitted", rejection.message),
-            )
-        }
+        AdmitError::Rejected(rejection) if rejection.code != Code::DuplicateTx => ApiError::new(
+            rule_status(rejection.code),
+            rejection.code.as_str(),
+            format!("{}: nothing was submitted", rejection.message),
+        ),
         _ => admit_error(err),
     }
 }

@@ -6,7 +6,9 @@
 //! never put a second tx on the chain, a duty's tx is a pure function of the duty and of a
 //! *validity window*: `valid_until` is the first `anchor + k·W` at or after the next height, the
 //! nonce is derived from the duty and `valid_until`, the signature is deterministic (Ed25519) and
-//! a delivery is sealed with a seeded ephemeral key. Re-submitting within a window yields the
+//! a delivery is sealed with an ephemeral key drawn from a seed derived with HKDF from the
+//! supervisor's delivery-seed key, the chain, the request, the recipient's encryption key and
+//! `valid_until` (`custodia_protocol::delivery::delivery_seed`). Re-submitting within a window yields the
 //! same tx id, which the mempool and the state's replay protection absorb; a new window starts
 //! only once the previous window's tx can no longer be included.
 

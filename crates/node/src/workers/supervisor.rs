@@ -5,13 +5,9 @@
 use custodia_protocol::{
     Body, Digest, OrgKeys, Params, RecordId, RequestId,
     delivery::{DeliveryError, build_bundle, seal_bundle_seeded},
-    hash::sha256,
     record::{RecordError, check_kind_and_tags, open_record},
 };
 use custodia_state::{Queries, RecordRow, RecordStatus, RequestStatus, StateError};
-
-/// Domain of the seeds deliveries are sealed with.
-const DELIVERY_SEED_DOMAIN: &[u8] = b"custodia/worker/delivery-seed/v1";
 
 /// Why a delivery could not be built (the request stays approved; the operator must look).
 #[derive(Debug, thiserror::Error)]
@@ -116,8 +112,9 @@ fn reason_of(err: &RecordError) -> String {
 }
 
 /// The supervisor's delivery of `request_id`, or `None` when it is not awaiting one. The
-/// bundle is sealed with a seed derived from the supervisor's secret, the request and
-/// `valid_until`, so the same window gives the same bytes.
+/// bundle is sealed with a seed derived (HKDF, DESIGN §7.6) from the supervisor's delivery-seed
+/// key, the chain, the request, the requester's encryption key and `valid_until`, so the same
+/// window gives the same bytes.
 pub fn delivery(
     chain: &Digest,
     keys: &OrgKeys,
@@ -153,20 +150,13 @@ pub fn delivery(
         .find(|org| org.identity_key == request.requester)
         .ok_or(DeliverError::UnknownRequester)?;
     let bundle = build_bundle(*request_id, &request.fields, &records)?;
-    let seed = sha256(&[
-        DELIVERY_SEED_DOMAIN,
-        &keys.encryption.to_bytes(),
-        request_id.as_bytes(),
-        &valid_until.to_be_bytes(),
-    ]);
-    let mut seed_bytes = [0u8; 32];
-    seed_bytes.copy_from_slice(seed.as_ref());
     let sealed = seal_bundle_seeded(
         chain,
         &request.requester,
         &requester.encryption_key,
         &bundle,
-        seed_bytes,
+        &keys.delivery_seed_key(),
+        valid_until,
     )?;
     Ok(Some(Body::Deliver {
         request_id: *request_id,

@@ -8,7 +8,7 @@ use crate::{
 };
 use custodia_protocol::{
     IdentityKey, RecordId, RequestId,
-    params::{MAX_PURPOSE_BYTES, MAX_REQUEST_RECORDS},
+    params::{MAX_PURPOSE_CHARS, MAX_REQUEST_RECORDS},
     record::valid_field_name,
 };
 use rusqlite::{Connection, OptionalExtension, params};
@@ -46,10 +46,10 @@ pub(super) fn create(
     if record_ids.iter().collect::<BTreeSet<_>>().len() != record_ids.len() {
         return reject(Code::InvalidRequest, "a record is named more than once");
     }
-    if purpose.trim().is_empty() || purpose.len() > MAX_PURPOSE_BYTES {
+    if purpose.trim().is_empty() || purpose.chars().count() > MAX_PURPOSE_CHARS {
         return reject(
             Code::InvalidRequest,
-            format!("the purpose must be 1 to {MAX_PURPOSE_BYTES} bytes"),
+            format!("the purpose must be 1 to {MAX_PURPOSE_CHARS} characters, not all blank"),
         );
     }
     if ttl == 0 || ttl > ctx.params.max_request_ttl {

@@ -1,0 +1,83 @@
+//! The limits that decoding enforces on a tx's body (DESIGN §4.1, §4.4), checked on a body
+//! before it is signed or admitted: a tx this node admits is one every peer can decode.
+
+use crate::{
+    params::{
+        MAX_FIELD_NAME_BYTES, MAX_FIELDS, MAX_KIND_BYTES, MAX_PURPOSE_CHARS, MAX_REASON_CHARS,
+        MAX_REQUEST_RECORDS, MAX_TAG_CHARS, MAX_TAGS,
+    },
+    tx::{Body, TxError},
+};
+
+impl Body {
+    /// Checks every count and length that [`Body`]'s decoder bounds (the sealed payloads'
+    /// sizes, which depend on the chain's parameters, are checked by `Tx::check_envelope`).
+    pub fn check_limits(&self) -> Result<(), TxError> {
+        match self {
+            Body::SubmitRecord {
+                kind, tags, fields, ..
+            } => {
+                bytes("record kind", kind, MAX_KIND_BYTES)?;
+                items("tags", tags.len(), MAX_TAGS)?;
+                for tag in tags {
+                    chars("a tag", tag, MAX_TAG_CHARS)?;
+                }
+                field_names(fields)
+            }
+            Body::AttestRecord { reason, .. } | Body::Decide { reason, .. } => {
+                chars("the reason", reason, MAX_REASON_CHARS)
+            }
+            Body::RequestShare {
+                record_ids,
+                fields,
+                purpose,
+                ..
+            } => {
+                items(
+                    "the requested records",
+                    record_ids.len(),
+                    MAX_REQUEST_RECORDS,
+                )?;
+                field_names(fields)?;
+                chars("the purpose", purpose, MAX_PURPOSE_CHARS)
+            }
+            Body::Deliver { .. } | Body::Cancel { .. } | Body::SetOrgStatus { .. } => Ok(()),
+        }
+    }
+}
+
+fn field_names(fields: &[String]) -> Result<(), TxError> {
+    items("field names", fields.len(), MAX_FIELDS)?;
+    for field in fields {
+        bytes("a field name", field, MAX_FIELD_NAME_BYTES)?;
+    }
+    Ok(())
+}
+
+fn over(what: &'static str, found: usize, max: usize, unit: &'static str) -> Result<(), TxError> {
+    if found > max {
+        return Err(TxError::OverLimit {
+            what,
+            found,
+            max,
+            unit,
+        });
+    }
+    Ok(())
+}
+
+fn items(what: &'static str, found: usize, max: usize) -> Result<(), TxError> {
+    over(what, found, max, "items")
+}
+
+fn bytes(what: &'static str, text: &str, max: usize) -> Result<(), TxError> {
+    over(what, text.len(), max, "bytes")
+}
+
+fn chars(what: &'static str, text: &str, max: usize) -> Result<(), TxError> {
+    // A text of at most `max` bytes has at most `max` characters: count only when it matters.
+    if text.len() <= max {
+        return Ok(());
+    }
+    over(what, text.chars().count(), max, "characters")
+}
