@@ -406,6 +406,18 @@ async fn openapi_json_is_served_without_a_token_and_lists_every_route() {
             responses.keys().any(|s| s.starts_with('2')),
             "{method} {path}"
         );
+        // Each `{name}` of the path is a parameter `in: path` with `required: true`.
+        let parameters = operation["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for name in path.split('{').skip(1).filter_map(|s| s.split('}').next()) {
+            let parameter = parameters
+                .iter()
+                .find(|p| p["in"] == "path" && p["name"] == name)
+                .unwrap_or_else(|| panic!("{method} {path}: no path parameter {name}"));
+            assert_eq!(parameter["required"], true, "{method} {path} {name}");
+        }
         let open = ["/healthz", "/openapi.json"].contains(path);
         assert_eq!(responses.contains_key("401"), !open, "{method} {path}");
         for (status, response) in responses {

@@ -156,8 +156,31 @@ fn base() -> &'static Value {
                 }
             }
         }
+        require_path_parameters(&mut document);
         document
     })
+}
+
+/// OpenAPI requires `required: true` on every path parameter; utoipa leaves it out of a
+/// parameter whose schema comes from a `schema_with` function (ids with their patterns).
+fn require_path_parameters(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let operations = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|operations| operations.values_mut());
+    for operation in operations {
+        let parameters = operation
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten();
+        for parameter in parameters.filter(|parameter| parameter["in"] == "path") {
+            parameter["required"] = Value::Bool(true);
+        }
+    }
 }
 
 /// The document for a chain with `params`: a request's `ttl` is at most its `max_request_ttl`.
