@@ -47,6 +47,7 @@ enum Command {
 fn main() -> ExitCode {
     // Usage mistakes are reported by clap itself (`error: ...`, exit code 2).
     let cli = Cli::parse();
+    custodia_client::install_tls_provider();
     let result = match cli.command {
         Command::Init(args) => cmd::init::run(args),
         Command::Genesis(args) => cmd::genesis::run(args),

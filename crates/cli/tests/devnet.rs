@@ -131,6 +131,7 @@ fn start_devnet(dir: &Path, extra_args: &[&str]) -> Devnet {
 }
 
 fn http() -> reqwest::blocking::Client {
+    custodia_client::install_tls_provider();
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()

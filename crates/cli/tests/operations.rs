@@ -49,6 +49,12 @@ fn delete_state_and_archive(data: &Path) {
     );
 }
 
+/// A plain HTTP client (the devnet's APIs are on loopback).
+fn http() -> reqwest::blocking::Client {
+    custodia_client::install_tls_provider();
+    reqwest::blocking::Client::new()
+}
+
 /// `org`'s `status --json`.
 fn status(devnet: &Devnet, org: &str) -> Value {
     devnet.cli(org, &["status", "--json"]).ok().json()
@@ -65,7 +71,7 @@ fn commitment_at(devnet: &Devnet, org: &str, height: u64) -> String {
         .trim_matches('"')
         .to_string();
     let token = std::fs::read_to_string(dir.join("api.token")).expect("api.token");
-    let block: Value = reqwest::blocking::Client::new()
+    let block: Value = http()
         .get(format!("http://{api}/v1/blocks/{height}"))
         .bearer_auth(token.trim())
         .send()
@@ -134,7 +140,7 @@ fn vote_gate_closed(devnet: &Devnet, org: &str) -> Option<u64> {
         .trim_matches('"')
         .to_string();
     let token = std::fs::read_to_string(dir.join("api.token")).ok()?;
-    let text = reqwest::blocking::Client::new()
+    let text = http()
         .get(format!("http://{api}/metrics"))
         .bearer_auth(token.trim())
         .send()

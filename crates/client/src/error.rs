@@ -66,6 +66,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The TLS settings for an `https://` node cannot be used.
+    #[error("cannot connect to {url} over TLS: {reason}")]
+    Tls {
+        /// The URL given.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// An organisation directory lacks what the client needs.
     #[error("{}: {reason}", path.display())]
     OrgDir {

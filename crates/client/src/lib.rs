@@ -31,4 +31,15 @@ pub mod events;
 pub use client::{BATCH_CONTENT_TYPE, Client, TX_CONTENT_TYPE, Wait};
 pub use custodia_api::*;
 pub use error::{Error, Result};
+
+/// Makes rustls's aws-lc-rs provider the process's default, once. reqwest is built with TLS
+/// but without a provider of its own (the node and commonware already build aws-lc-rs), so a
+/// `reqwest` client made without [`Client`]'s TLS settings needs this first, or it panics.
+pub fn install_tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means a provider is installed already: that one serves.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    });
+}
 pub use events::EventStream;

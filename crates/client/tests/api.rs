@@ -580,8 +580,12 @@ async fn an_org_dir_written_by_the_node_config_leads_to_its_api() {
         p2p_listen: "127.0.0.1:7001".parse().unwrap(),
         api_listen: addr,
         allow_private_ips: true,
+        api_tls_cert: None,
+        api_tls_key: None,
+        api_insecure_plaintext: false,
         approval: ApprovalPolicy::Manual,
         mempool: MempoolConfig::default(),
+        api: Default::default(),
     };
     std::fs::write(dir.path().join("config.toml"), config.to_toml()).unwrap();
     std::fs::write(dir.path().join("api.token"), format!("{TOKEN}\n")).unwrap();

@@ -1,11 +1,12 @@
 //! `config.toml`: how one organisation runs its node (DESIGN §7.12). Relative paths are relative
 //! to the directory of the config file, so an organisation directory can be moved whole.
 
-use crate::mempool::MempoolLimits;
+use crate::{api::ApiLimits, mempool::MempoolLimits};
 use serde::{Deserialize, Serialize};
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 /// Name of the config file inside an organisation directory.
@@ -187,12 +188,103 @@ pub struct NodeConfig {
     /// consortium's nodes usually are.
     #[serde(default = "yes")]
     pub allow_private_ips: bool,
+    /// The API's TLS certificate chain (PEM). With [`Self::api_tls_key`], the API speaks
+    /// HTTPS; required when `api_listen` is not a loopback address (DESIGN §7.12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of [`Self::api_tls_cert`]: a secret file, mode 0600.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_tls_key: Option<PathBuf>,
+    /// Serve the API without TLS on a non-loopback address: only behind a TLS-terminating
+    /// proxy or on a network nobody else can reach. The token then crosses it in clear.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub api_insecure_plaintext: bool,
     /// Approval policy for requests awaiting this organisation's decision.
     #[serde(default)]
     pub approval: ApprovalPolicy,
     /// Mempool bounds.
     #[serde(default)]
     pub mempool: MempoolConfig,
+    /// The API's bounds (written only when they differ from the defaults).
+    #[serde(default, skip_serializing_if = "ApiConfig::is_default")]
+    pub api: ApiConfig,
+}
+
+/// The API's bounds in the config file (`[api]`; DESIGN §7.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Requests served at once; more are answered 503 with `Retry-After`.
+    pub max_concurrent_requests: usize,
+    /// Longest a request that does not wait on the chain may take, in seconds.
+    pub request_timeout_secs: u64,
+    /// Event streams (`GET /v1/events`) open at once; more are answered 503.
+    pub max_event_streams: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        let limits = ApiLimits::default();
+        Self {
+            max_concurrent_requests: limits.max_concurrent_requests,
+            request_timeout_secs: limits.request_timeout.as_secs(),
+            max_event_streams: limits.max_event_streams,
+        }
+    }
+}
+
+/// Largest `[api]` value accepted: the bounds protect the node, so a bound that is not one
+/// (or that overflows a timer) is a mistake in the file.
+const MAX_API_BOUND: u64 = 1_000_000;
+
+impl ApiConfig {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The limits, or what is wrong with them.
+    pub fn limits(&self) -> Result<ApiLimits, String> {
+        let check = |name: &str, value: u64| {
+            if (1..=MAX_API_BOUND).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "[api] {name} = {value} is out of range: give 1 to {MAX_API_BOUND}"
+                ))
+            }
+        };
+        check(
+            "max_concurrent_requests",
+            self.max_concurrent_requests as u64,
+        )?;
+        check("request_timeout_secs", self.request_timeout_secs)?;
+        check("max_event_streams", self.max_event_streams as u64)?;
+        Ok(ApiLimits {
+            max_concurrent_requests: self.max_concurrent_requests,
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            max_event_streams: self.max_event_streams,
+        })
+    }
+}
+
+/// How a node serves its API ([`NodeConfig::api_transport`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiTransport<'a> {
+    /// HTTPS with this certificate chain and key.
+    Tls {
+        /// The certificate chain (PEM).
+        cert: &'a Path,
+        /// Its private key (PEM).
+        key: &'a Path,
+    },
+    /// Plain HTTP on a loopback address: only this machine reaches it.
+    Loopback,
+    /// Plain HTTP beyond loopback, as the config explicitly asks.
+    InsecurePlaintext,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 fn yes() -> bool {
@@ -237,7 +329,11 @@ impl NodeConfig {
             &mut config.key,
             &mut config.data_dir,
             &mut config.api_token_file,
-        ] {
+        ]
+        .into_iter()
+        .chain(config.api_tls_cert.as_mut())
+        .chain(config.api_tls_key.as_mut())
+        {
             if file.is_relative() {
                 *file = base.join(&*file);
             }
@@ -252,6 +348,29 @@ impl NodeConfig {
              # Relative paths are relative to this file's directory.\n{}",
             toml::to_string(self).unwrap_or_default()
         )
+    }
+
+    /// How the API is served (DESIGN §7.12), or why the config cannot serve it: the TLS
+    /// files come together, and an `api_listen` beyond loopback needs them unless
+    /// `api_insecure_plaintext = true`.
+    pub fn api_transport(&self) -> Result<ApiTransport<'_>, String> {
+        match (&self.api_tls_cert, &self.api_tls_key) {
+            (Some(cert), Some(key)) => Ok(ApiTransport::Tls { cert, key }),
+            (Some(_), None) | (None, Some(_)) => Err(
+                "only one of api_tls_cert and api_tls_key is set: give both (the certificate \
+                 chain and its private key, PEM files), or neither"
+                    .into(),
+            ),
+            (None, None) if self.api_listen.ip().is_loopback() => Ok(ApiTransport::Loopback),
+            (None, None) if self.api_insecure_plaintext => Ok(ApiTransport::InsecurePlaintext),
+            (None, None) => Err(format!(
+                "api_listen = \"{}\" is reachable from other machines, and the API's bearer \
+                 token must not cross a network in clear: set api_tls_cert and api_tls_key \
+                 (PEM files), or listen on 127.0.0.1, or (only behind a TLS-terminating proxy) \
+                 set api_insecure_plaintext = true",
+                self.api_listen
+            )),
+        }
     }
 
     /// The mempool bounds.
@@ -289,8 +408,12 @@ mod tests {
             p2p_listen: "127.0.0.1:7001".parse().unwrap(),
             api_listen: "127.0.0.1:8001".parse().unwrap(),
             allow_private_ips: true,
+            api_tls_cert: Some("tls/cert.pem".into()),
+            api_tls_key: None,
+            api_insecure_plaintext: false,
             approval: ApprovalPolicy::Manual,
             mempool: MempoolConfig::default(),
+            api: ApiConfig::default(),
         };
         let path = dir.path().join(CONFIG_FILE);
         std::fs::write(&path, config.to_toml()).unwrap();
@@ -298,6 +421,39 @@ mod tests {
         assert_eq!(loaded.genesis, dir.path().join("genesis.toml"));
         assert_eq!(loaded.state_path(), dir.path().join("data/state.sqlite"));
         assert_eq!(loaded.org, "member-a");
+        assert_eq!(loaded.api_tls_cert, Some(dir.path().join("tls/cert.pem")));
+        assert_eq!(loaded.api_tls_key, None);
+        assert_eq!(loaded.api.limits().unwrap(), ApiLimits::default());
+    }
+
+    #[test]
+    fn api_bounds_that_bound_nothing_are_refused_with_the_key_to_fix() {
+        for (bounds, key) in [
+            (
+                ApiConfig {
+                    max_concurrent_requests: 0,
+                    ..ApiConfig::default()
+                },
+                "max_concurrent_requests",
+            ),
+            (
+                ApiConfig {
+                    request_timeout_secs: u64::MAX,
+                    ..ApiConfig::default()
+                },
+                "request_timeout_secs",
+            ),
+            (
+                ApiConfig {
+                    max_event_streams: 0,
+                    ..ApiConfig::default()
+                },
+                "max_event_streams",
+            ),
+        ] {
+            let err = bounds.limits().unwrap_err();
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     /// The names in `dir`, sorted.

@@ -4,7 +4,7 @@
 
 use crate::{
     api::{self, ApiContext},
-    config::{NEW_VALIDATOR_FILE, NodeConfig},
+    config::{ApiTransport, NEW_VALIDATOR_FILE, NodeConfig},
     engine::{self, Channels, Timing, channel},
     ledger::Ledger,
     p2p,
@@ -12,6 +12,7 @@ use crate::{
     workers,
 };
 use anyhow::{Context as _, Result, anyhow, bail};
+use axum_server::tls_rustls::RustlsConfig;
 use commonware_p2p::{AddressableManager as _, authenticated::lookup};
 use commonware_runtime::{
     Metrics as _, Runner as _, Spawner as _, Supervisor as _, telemetry::metrics::GaugeExt as _,
@@ -27,6 +28,8 @@ pub struct Prepared {
     genesis: Genesis,
     keys: OrgKeys,
     token: String,
+    api_limits: api::ApiLimits,
+    tls: Option<RustlsConfig>,
 }
 
 /// Never shows the token (the keys show only their public halves).
@@ -37,6 +40,8 @@ impl std::fmt::Debug for Prepared {
             .field("genesis", &self.genesis.chain_id)
             .field("keys", &self.keys)
             .field("token", &format_args!("<redacted>"))
+            .field("api_limits", &self.api_limits)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -79,12 +84,43 @@ pub fn prepare(config_path: &Path) -> Result<Prepared> {
             config.api_token_file.display()
         );
     }
+    let api_limits = config
+        .api
+        .limits()
+        .map_err(|err| anyhow!("{}: {err}", config_path.display()))?;
+    let tls = api_tls(&config, config_path)?;
     Ok(Prepared {
         config,
         genesis,
         keys,
         token,
+        api_limits,
+        tls,
     })
+}
+
+/// The API's TLS configuration, if it is served over TLS ([`NodeConfig::api_transport`]).
+fn api_tls(config: &NodeConfig, config_path: &Path) -> Result<Option<RustlsConfig>> {
+    let file = config_path.display();
+    match config
+        .api_transport()
+        .map_err(|err| anyhow!("{file}: {err}"))?
+    {
+        ApiTransport::Tls { cert, key } => {
+            check_private(key, "API TLS key")?;
+            let tls = api::tls::server_config(cert, key).map_err(|err| anyhow!("{file}: {err}"))?;
+            Ok(Some(tls))
+        }
+        ApiTransport::Loopback => Ok(None),
+        ApiTransport::InsecurePlaintext => {
+            tracing::warn!(
+                api = %config.api_listen,
+                "the API serves plaintext HTTP beyond loopback (api_insecure_plaintext = true): \
+                 its bearer token crosses the network in clear"
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// Refuses a secret file that users other than its owner may read or write, as ssh does with a
@@ -123,6 +159,8 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
         genesis,
         keys,
         token,
+        api_limits,
+        tls,
     } = prepared;
     std::fs::create_dir_all(config.consensus_dir())
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
@@ -233,7 +271,6 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
             }
             scrape_context.encode()
         });
-        let api_limits = api::ApiLimits::default();
         let api_context = ApiContext {
             ledger: ledger.clone(),
             org: config.org.clone(),
@@ -243,14 +280,14 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
             metrics,
         };
         let api = context.child("api").spawn(move |_| async move {
-            let listener = match ::tokio::net::TcpListener::from_std(api_listener) {
-                Ok(listener) => listener,
-                Err(err) => {
-                    error!(%err, "cannot use the API listener");
-                    return;
-                }
+            let served = match tls {
+                Some(tls) => api::serve_tls(api_listener, api_context, api_limits, tls).await,
+                None => match ::tokio::net::TcpListener::from_std(api_listener) {
+                    Ok(listener) => api::serve(listener, api_context, api_limits).await,
+                    Err(err) => Err(err),
+                },
             };
-            if let Err(err) = api::serve(listener, api_context, api_limits).await {
+            if let Err(err) = served {
                 error!(%err, "API server stopped");
             }
         });
@@ -351,8 +388,12 @@ mod tests {
             p2p_listen: "127.0.0.1:7000".parse().unwrap(),
             api_listen: "127.0.0.1:8000".parse().unwrap(),
             allow_private_ips: true,
+            api_tls_cert: None,
+            api_tls_key: None,
+            api_insecure_plaintext: false,
             approval: ApprovalPolicy::Manual,
             mempool: MempoolConfig::default(),
+            api: Default::default(),
         };
         let write = |name: &str, text: &str, mode: u32| {
             let path = dir.join(name);
@@ -435,5 +476,83 @@ mod tests {
             p2p_tracker_directory_connected{peer=\"cc\"} 1795529625840\n\
             p2p_tracker_directory_reserved 3\n";
         assert_eq!(connected_peers(metrics), 2);
+    }
+
+    /// Appends `lines` to the top of the config file (before its tables).
+    fn configure(config: &Path, lines: &str) {
+        let text = std::fs::read_to_string(config).unwrap();
+        let text = text.replacen("\napi_listen", &format!("\n{lines}\napi_listen"), 1);
+        std::fs::write(config, text).unwrap();
+    }
+
+    #[test]
+    fn prepare_refuses_tls_files_it_cannot_use_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = org_dir(dir.path());
+        configure(
+            &config,
+            "api_tls_cert = \"cert.pem\"\napi_tls_key = \"key.pem\"",
+        );
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert, "not a certificate").unwrap();
+        std::fs::write(&key, "not a key").unwrap();
+        chmod(&key, 0o644);
+        let err = prepare(&config).unwrap_err().to_string();
+        assert!(err.contains("readable by other users"), "{err}");
+        assert!(
+            err.contains(&format!("chmod 600 {}", key.display())),
+            "{err}"
+        );
+        chmod(&key, 0o600);
+        let err = prepare(&config).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "{} holds no certificate in PEM form",
+                cert.display()
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn prepare_refuses_an_api_beyond_loopback_without_tls_unless_plaintext_is_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = org_dir(dir.path());
+        let text = std::fs::read_to_string(&config).unwrap();
+        let open = text.replace(
+            "api_listen = \"127.0.0.1:8000\"",
+            "api_listen = \"0.0.0.0:8000\"",
+        );
+        std::fs::write(&config, &open).unwrap();
+        let err = prepare(&config).unwrap_err().to_string();
+        for part in [
+            "0.0.0.0:8000",
+            "api_tls_cert",
+            "api_insecure_plaintext = true",
+        ] {
+            assert!(err.contains(part), "{err}");
+        }
+        configure(&config, "api_insecure_plaintext = true");
+        prepare(&config).unwrap();
+        std::fs::write(&config, &open).unwrap();
+        configure(&config, "api_tls_key = \"key.pem\"");
+        let err = prepare(&config).unwrap_err().to_string();
+        assert!(
+            err.contains("only one of api_tls_cert and api_tls_key"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn prepare_refuses_api_bounds_out_of_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = org_dir(dir.path());
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&config, format!("{text}\n[api]\nmax_event_streams = 0\n")).unwrap();
+        let err = prepare(&config).unwrap_err().to_string();
+        assert!(
+            err.contains("[api] max_event_streams = 0 is out of range"),
+            "{err}"
+        );
     }
 }

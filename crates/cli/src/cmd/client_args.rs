@@ -14,6 +14,8 @@ use std::{
 pub const NODE_ENV: &str = "CUSTODIA_NODE";
 /// Environment variable holding the node's API token.
 pub const TOKEN_ENV: &str = "CUSTODIA_TOKEN";
+/// Environment variable naming the certificate (PEM) to trust for an `https://` node.
+pub const CA_CERT_ENV: &str = "CUSTODIA_CA_CERT";
 /// The API's longest wait, in seconds.
 const MAX_TIMEOUT_SECONDS: u64 = 600;
 
@@ -22,7 +24,7 @@ const MAX_TIMEOUT_SECONDS: u64 = 600;
 pub struct GlobalArgs {
     /// The organisation directory (from `custodia init` or `custodia devnet`): the node's
     /// address from DIR/config.toml, its token from DIR/api.token.
-    #[arg(long, global = true, value_name = "DIR", conflicts_with_all = ["node", "token"])]
+    #[arg(long, global = true, value_name = "DIR", conflicts_with_all = ["node", "token", "ca_cert"])]
     pub org_dir: Option<PathBuf>,
     /// The node's API URL, e.g. http://127.0.0.1:8001 [env: CUSTODIA_NODE]
     #[arg(long, global = true, value_name = "URL")]
@@ -30,6 +32,10 @@ pub struct GlobalArgs {
     /// The node's API token (its api.token file) [env: CUSTODIA_TOKEN]
     #[arg(long, global = true, value_name = "TOKEN")]
     pub token: Option<String>,
+    /// The certificate (PEM) to trust for an https:// --node: the node's own, or its CA's
+    /// [env: CUSTODIA_CA_CERT]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Print machine-readable JSON on stdout instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -42,6 +48,7 @@ impl std::fmt::Debug for GlobalArgs {
             .field("org_dir", &self.org_dir)
             .field("node", &self.node)
             .field("token", &self.token.as_ref().map(|_| Redacted))
+            .field("ca_cert", &self.ca_cert)
             .field("json", &self.json)
             .finish()
     }
@@ -128,7 +135,23 @@ impl GlobalArgs {
         let env = |name| std::env::var(name).ok();
         let client = match self.target(env(NODE_ENV), env(TOKEN_ENV))? {
             Target::OrgDir(dir) => Client::from_org_dir(&dir),
-            Target::Node { url, token } => Client::new(&url, token),
+            Target::Node { url, token } => {
+                let ca_cert = self.ca_cert.clone().or_else(|| {
+                    env(CA_CERT_ENV)
+                        .filter(|v| !v.trim().is_empty())
+                        .map(PathBuf::from)
+                });
+                let certificate = match &ca_cert {
+                    Some(path) => Some(std::fs::read(path).map_err(|err| {
+                        anyhow!(
+                            "cannot read the certificate {} (--ca-cert): {err}",
+                            path.display()
+                        )
+                    })?),
+                    None => None,
+                };
+                Client::with_certificate(&url, token, certificate.as_deref())
+            }
         };
         client.map_err(explain)
     }
@@ -239,6 +262,7 @@ mod tests {
             org_dir: None,
             node: Some("http://127.0.0.1:8001".into()),
             token: Some("t".into()),
+            ca_cert: None,
             json: true,
         };
         for args in [

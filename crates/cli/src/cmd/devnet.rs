@@ -151,6 +151,8 @@ pub(crate) fn create(dir: &Path, members: usize) -> Result<Manifest> {
             &org_dir,
             // One genesis for all: every config reads the devnet's genesis.toml.
             &Path::new("..").join(GENESIS_FILE),
+            // Loopback only: plain HTTP.
+            &Default::default(),
         )?;
         manifest_orgs.push(ManifestOrg {
             name: name.clone(),

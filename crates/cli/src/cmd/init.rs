@@ -42,6 +42,23 @@ pub struct Args {
     /// Directory to write org.key and org.pub.toml to (created if missing).
     #[arg(long)]
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub api_transport: ApiTransportArgs,
+}
+
+/// How the node serves its API (DESIGN §7.12): an `--api` beyond loopback needs TLS files,
+/// or `--api-insecure-plaintext`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ApiTransportArgs {
+    /// The API's TLS certificate chain (PEM file); with --api-tls-key the API speaks HTTPS.
+    #[arg(long, value_name = "FILE", requires = "api_tls_key")]
+    pub api_tls_cert: Option<PathBuf>,
+    /// The private key (PEM file, mode 0600) of --api-tls-cert.
+    #[arg(long, value_name = "FILE", requires = "api_tls_cert")]
+    pub api_tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an --api beyond loopback (only behind a TLS-terminating proxy).
+    #[arg(long, conflicts_with = "api_tls_cert")]
+    pub api_insecure_plaintext: bool,
 }
 
 fn role_parser() -> impl TypedValueParser<Value = Role> {
@@ -58,6 +75,7 @@ pub fn run(args: Args) -> Result<()> {
         &args.api,
         &args.dir,
         Path::new(GENESIS_FILE),
+        &args.api_transport,
     )?;
     let dir = &args.dir;
     eprintln!(
@@ -81,6 +99,15 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// `path` as an absolute path (the config's relative paths are relative to its directory, and
+/// a flag's to the working directory).
+fn absolute(path: Option<&Path>) -> Result<Option<PathBuf>> {
+    path.map(|path| {
+        std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))
+    })
+    .transpose()
+}
+
 /// Where `custodia init`'s config expects the chain's genesis: beside it.
 pub const GENESIS_FILE: &str = "genesis.toml";
 
@@ -94,6 +121,7 @@ pub fn create_org(
     api: &str,
     dir: &Path,
     genesis: &Path,
+    api_transport: &ApiTransportArgs,
 ) -> Result<OrgPublic> {
     let keys = OrgKeys::generate();
     let public = OrgPublic {
@@ -125,9 +153,16 @@ pub fn create_org(
         p2p_listen,
         api_listen,
         allow_private_ips: true,
+        api_tls_cert: absolute(api_transport.api_tls_cert.as_deref())?,
+        api_tls_key: absolute(api_transport.api_tls_key.as_deref())?,
+        api_insecure_plaintext: api_transport.api_insecure_plaintext,
         approval: ApprovalPolicy::Manual,
         mempool: MempoolConfig::default(),
+        api: Default::default(),
     };
+    config
+        .api_transport()
+        .map_err(|err| anyhow!("--api {api}: {err} (here: --api-tls-cert and --api-tls-key, or --api-insecure-plaintext)"))?;
 
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create directory {}", dir.display()))?;

@@ -55,6 +55,11 @@ impl Run {
 
 /// Runs `custodia ARGS` in `cwd`.
 pub fn custodia(cwd: &Path, args: &[&str]) -> Run {
+    custodia_env(cwd, args, &[])
+}
+
+/// Runs `custodia ARGS` in `cwd` with the environment variables `env` set.
+pub fn custodia_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let Output {
         status,
         stdout,
@@ -62,6 +67,7 @@ pub fn custodia(cwd: &Path, args: &[&str]) -> Run {
     } = Command::new(env!("CARGO_BIN_EXE_custodia"))
         .current_dir(cwd)
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("RUST_BACKTRACE")
         .output()
         .expect("the custodia binary runs");

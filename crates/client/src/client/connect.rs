@@ -21,10 +21,8 @@ pub(super) fn parse_base(text: &str) -> Result<Url> {
         format!("http://{trimmed}")
     };
     let url = Url::parse(&full).map_err(|err| invalid(&err.to_string()))?;
-    if url.scheme() != "http" {
-        return Err(invalid(
-            "the node's API speaks plain HTTP on its own host: use an http:// URL",
-        ));
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(invalid("use an http:// or https:// URL"));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(invalid("it names no host"));
@@ -35,13 +33,24 @@ pub(super) fn parse_base(text: &str) -> Result<Url> {
     Ok(url)
 }
 
-/// The API address and token file of an organisation directory.
-pub(super) fn read_org_config(dir: &Path) -> Result<(String, std::path::PathBuf)> {
+/// Where the node of an organisation directory answers, as its `config.toml` says.
+pub(super) struct OrgNode {
+    /// `http://` or (when the API serves TLS) `https://` and the address.
+    pub(super) url: String,
+    /// The file holding the token.
+    pub(super) token_file: std::path::PathBuf,
+    /// The API's certificate (PEM), to trust as the root of its TLS connections.
+    pub(super) certificate: Option<std::path::PathBuf>,
+}
+
+/// The API address, token file and TLS certificate of an organisation directory.
+pub(super) fn read_org_config(dir: &Path) -> Result<OrgNode> {
     /// The part of the node's `config.toml` the client reads.
     #[derive(serde::Deserialize)]
     struct OrgConfig {
         api_listen: std::net::SocketAddr,
         api_token_file: Option<std::path::PathBuf>,
+        api_tls_cert: Option<std::path::PathBuf>,
     }
     let path = dir.join("config.toml");
     let text = std::fs::read_to_string(&path).map_err(|err| Error::OrgDir {
@@ -63,12 +72,25 @@ pub(super) fn read_org_config(dir: &Path) -> Result<(String, std::path::PathBuf)
             std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
         });
     }
-    let token_file = match config.api_token_file {
-        Some(file) if file.is_relative() => dir.join(file),
-        Some(file) => file,
-        None => dir.join("api.token"),
+    let in_dir = |file: std::path::PathBuf| {
+        if file.is_relative() {
+            dir.join(file)
+        } else {
+            file
+        }
     };
-    Ok((address.to_string(), token_file))
+    let token_file = in_dir(config.api_token_file.unwrap_or_else(|| "api.token".into()));
+    let certificate = config.api_tls_cert.map(in_dir);
+    let scheme = if certificate.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    Ok(OrgNode {
+        url: format!("{scheme}://{address}"),
+        token_file,
+        certificate,
+    })
 }
 
 #[cfg(test)]
@@ -77,7 +99,7 @@ mod tests {
     use crate::Client;
 
     #[test]
-    fn a_base_url_without_scheme_is_http_and_others_are_refused() {
+    fn a_base_url_without_scheme_is_http_https_is_taken_and_others_are_refused() {
         assert_eq!(
             parse_base("127.0.0.1:8001").unwrap().as_str(),
             "http://127.0.0.1:8001/"
@@ -86,13 +108,11 @@ mod tests {
             parse_base("http://node:8001/").unwrap().as_str(),
             "http://node:8001/"
         );
-        for bad in [
-            "",
-            "https://node:8001",
-            "ftp://x",
-            "http://",
-            "http://a:1/?x=1",
-        ] {
+        assert_eq!(
+            parse_base("https://node:8443").unwrap().as_str(),
+            "https://node:8443/"
+        );
+        for bad in ["", "ftp://x", "http://", "http://a:1/?x=1"] {
             assert!(parse_base(bad).is_err(), "{bad}");
         }
     }
@@ -113,5 +133,22 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let err = Client::from_org_dir(empty.path()).unwrap_err().to_string();
         assert!(err.contains("config.toml"), "{err}");
+    }
+
+    #[test]
+    fn an_org_dir_whose_api_serves_tls_gives_https_and_its_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "api_listen = \"10.0.0.2:8443\"\napi_tls_cert = \"tls/cert.pem\"\n",
+        )
+        .unwrap();
+        let node = read_org_config(dir.path()).unwrap();
+        assert_eq!(node.url, "https://10.0.0.2:8443");
+        assert_eq!(node.certificate, Some(dir.path().join("tls/cert.pem")));
+        std::fs::write(dir.path().join("api.token"), "s3cret\n").unwrap();
+        let err = Client::from_org_dir(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("tls/cert.pem"), "{err}");
+        assert!(err.contains("certificate"), "{err}");
     }
 }

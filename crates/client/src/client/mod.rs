@@ -95,14 +95,40 @@ impl Client {
     /// A client of the node at `base_url` (`http://HOST:PORT`; `HOST:PORT` alone means http)
     /// with the bearer token from the node's `api.token`.
     pub fn new(base_url: &str, token: impl Into<String>) -> Result<Self> {
+        Self::with_certificate(base_url, token, None)
+    }
+
+    /// A client of the node at `base_url` (`https://` for a node serving TLS) that trusts the
+    /// PEM certificate `certificate` as the root of the node's TLS connections (the node's own
+    /// certificate, when it is self-signed), besides none other.
+    pub fn with_certificate(
+        base_url: &str,
+        token: impl Into<String>,
+        certificate: Option<&[u8]>,
+    ) -> Result<Self> {
+        crate::install_tls_provider();
         let base = parse_base(base_url)?;
+        let invalid = |reason: String| Error::InvalidUrl {
+            url: base_url.to_string(),
+            reason,
+        };
+        let tls_error = |reason: String| Error::Tls {
+            url: base_url.to_string(),
+            reason,
+        };
+        if base.scheme() == "https" && certificate.is_none() {
+            return Err(tls_error(
+                "an https:// node needs the certificate to trust: give the node's certificate \
+                 (or its CA's) as PEM (`custodia --ca-cert FILE` or CUSTODIA_CA_CERT), or use \
+                 --org-dir with the node's own directory"
+                    .into(),
+            ));
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
+            .use_preconfigured_tls(tls_config(certificate).map_err(tls_error)?)
             .build()
-            .map_err(|err| Error::InvalidUrl {
-                url: base_url.to_string(),
-                reason: reason_of(&err),
-            })?;
+            .map_err(|err| invalid(reason_of(&err)))?;
         Ok(Self {
             base,
             token: token.into().trim().to_string(),
@@ -115,7 +141,8 @@ impl Client {
     /// the file its `api_token_file` names (`DIR/api.token` by default).
     pub fn from_org_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        let (address, token_file) = read_org_config(dir)?;
+        let node = read_org_config(dir)?;
+        let token_file = node.token_file;
         let token = std::fs::read_to_string(&token_file).map_err(|err| Error::OrgDir {
             path: token_file.clone(),
             reason: format!(
@@ -129,7 +156,14 @@ impl Client {
                 reason: "the API token file is empty: write the node's token into it".into(),
             });
         }
-        Self::new(&format!("http://{address}"), token)
+        let certificate = match &node.certificate {
+            Some(path) => Some(std::fs::read(path).map_err(|err| Error::OrgDir {
+                path: path.clone(),
+                reason: format!("cannot read the API's TLS certificate ({err})"),
+            })?),
+            None => None,
+        };
+        Self::with_certificate(&node.url, token, certificate.as_deref())
     }
 
     /// The node's base URL.
@@ -427,6 +461,39 @@ impl Client {
         url.set_path(&format!("{base_path}{path}"));
         url
     }
+}
+
+/// The TLS settings of the client: rustls over aws-lc-rs, trusting `certificate` (PEM) alone.
+fn tls_config(certificate: Option<&[u8]>) -> std::result::Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(pem) = certificate {
+        for cert in pem_certificates(pem)? {
+            roots
+                .add(cert)
+                .map_err(|err| format!("the API's certificate is not usable: {err}"))?;
+        }
+        if roots.is_empty() {
+            return Err("the API's certificate file holds no PEM certificate".into());
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|err| err.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(config)
+}
+
+/// The certificates of a PEM text.
+fn pem_certificates(
+    pem: &[u8],
+) -> std::result::Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject as _};
+    CertificateDer::pem_slice_iter(pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|err| format!("the API's certificate is not PEM: {err}"))
 }
 
 /// The answer of a write: its tx and, once finalized, its receipt.

@@ -42,6 +42,7 @@ mod params;
 mod read;
 mod records;
 mod requests;
+pub mod tls;
 mod txs;
 mod views;
 mod wait;
@@ -219,4 +220,19 @@ pub async fn serve(
         tracing::info!(%addr, "API listening");
     }
     axum::serve(listener, router_with(ctx, limits)).await
+}
+
+/// Serves the API over TLS (`tls`) on `listener`, bounded by `limits`, until the server fails.
+pub async fn serve_tls(
+    listener: std::net::TcpListener,
+    ctx: ApiContext,
+    limits: ApiLimits,
+    tls: axum_server::tls_rustls::RustlsConfig,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "API listening over TLS");
+    }
+    axum_server::from_tcp_rustls(listener, tls)
+        .serve(router_with(ctx, limits).into_make_service())
+        .await
 }
