@@ -151,8 +151,11 @@ pub enum EngineError {
     #[error("this node's key {0} is not an organisation of the genesis")]
     NotValidator(String),
     /// A storage archive failed to open.
-    #[error("cannot open the block archive: {0}")]
+    #[error("cannot open the {0}")]
     Archive(String),
+    /// A part of the engine stopped, so the node cannot go on.
+    #[error("{0}")]
+    Stopped(String),
 }
 
 /// The validators: every organisation of the genesis, by identity key.
@@ -181,7 +184,7 @@ pub fn start<E, B, P, S, R>(
     context: E,
     config: Config<B, P>,
     channels: Channels<S, R>,
-) -> Result<Handle<()>, EngineError>
+) -> Result<Handle<Result<(), EngineError>>, EngineError>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
     B: Blocker<PublicKey = PublicKey>,
@@ -199,7 +202,7 @@ pub fn start_with<E, B, P, S, R, A>(
     config: Config<B, P>,
     channels: Channels<S, R>,
     application: A,
-) -> Result<Handle<()>, EngineError>
+) -> Result<Handle<Result<(), EngineError>>, EngineError>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
     B: Blocker<PublicKey = PublicKey>,
@@ -234,7 +237,8 @@ async fn run<E, B, P, S, R, A>(
     scheme: Scheme,
     channels: Channels<S, R>,
     application: A,
-) where
+) -> Result<(), EngineError>
+where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
     B: Blocker<PublicKey = PublicKey>,
     P: Provider<PublicKey = PublicKey>,
@@ -296,7 +300,7 @@ async fn run<E, B, P, S, R, A>(
         Ok(archive) => archive,
         Err(err) => {
             tracing::error!(%err, "cannot open the finalization archive");
-            return;
+            return Err(EngineError::Archive(format!("finalization archive: {err}")));
         }
     };
     let blocks = match immutable::Archive::init(
@@ -308,7 +312,7 @@ async fn run<E, B, P, S, R, A>(
         Ok(archive) => archive,
         Err(err) => {
             tracing::error!(%err, "cannot open the block archive");
-            return;
+            return Err(EngineError::Archive(format!("block archive: {err}")));
         }
     };
     let (marshal, marshal_mailbox, _floor): (_, MarshalMailbox<Scheme, Standard<ChainBlock>>, _) =
@@ -418,8 +422,36 @@ async fn run<E, B, P, S, R, A>(
 
     tracing::info!(%public_key, "node started");
     // Every part runs until the node stops; if one ends, stop (the supervisor aborts the rest).
-    let _ = futures::future::select_all([consensus, marshal, broadcast, executor, gossip]).await;
-    tracing::error!("a node component stopped; shutting the engine down");
+    let executor = async move {
+        match executor.await {
+            Ok(Err(halt)) => format!("the executor halted: {halt}"),
+            Ok(Ok(())) => "the executor stopped".to_string(),
+            Err(err) => format!("the executor stopped: {err}"),
+        }
+    };
+    let parts = [
+        stopped("consensus", consensus),
+        stopped("marshal", marshal),
+        stopped("broadcast", broadcast),
+        Box::pin(executor),
+        stopped("gossip", gossip),
+    ];
+    let (why, _, _) = futures::future::select_all(parts).await;
+    tracing::error!(reason = %why, "a node component stopped; shutting the engine down");
+    Err(EngineError::Stopped(why))
+}
+
+/// What a part of the engine says when it ends: none ends while the node runs.
+fn stopped(
+    name: &'static str,
+    handle: Handle<()>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>> {
+    Box::pin(async move {
+        match handle.await {
+            Ok(()) => format!("{name} stopped"),
+            Err(err) => format!("{name} stopped: {err}"),
+        }
+    })
 }
 
 /// Whether simplex's journal partition holds anything (a node's votes survive only there).

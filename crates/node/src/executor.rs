@@ -28,6 +28,38 @@ use tracing::{error, info, warn};
 /// How long the executor waits before retrying a block it could not apply.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// Attempts at a block whose apply fails in SQLite (busy, a full disk, an I/O error) before the
+/// executor halts: a fault that lasts this long needs the operator.
+const MAX_SQLITE_ATTEMPTS: u32 = 30;
+
+/// Why the executor stopped applying blocks (DESIGN §7.5): the node stops with it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot apply finalized block {height} after {attempts} attempt(s): {source}; the state \
+     database does not match the chain (restored from another node or damaged?): stop the node \
+     and rebuild the state with `custodia node --reindex` (docs/OPERATIONS.md)"
+)]
+pub struct ExecutorHalt {
+    /// The block that could not be applied.
+    pub height: u64,
+    /// How many times it was tried.
+    pub attempts: u32,
+    /// The last error.
+    #[source]
+    pub source: StateError,
+}
+
+/// Whether another attempt at a failed apply can succeed: a gap waits for marshal, and SQLite
+/// may recover (a while); a block that does not follow the state, or a state that is not what
+/// this version wrote, fails the same way every time.
+fn worth_retrying(err: &StateError, attempts: u32) -> bool {
+    match err {
+        StateError::HeightGap { .. } => true,
+        StateError::Sqlite(_) => attempts < MAX_SQLITE_ATTEMPTS,
+        _ => false,
+    }
+}
+
 /// The executor's mailbox: marshal reports finalized blocks here.
 #[derive(Clone)]
 pub struct ExecutorMailbox {
@@ -79,15 +111,15 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
         )
     }
 
-    /// Runs the executor until marshal goes away.
-    pub fn start(self) -> Handle<()> {
+    /// Runs the executor until marshal goes away, or until a block cannot be applied.
+    pub fn start(self) -> Handle<Result<(), ExecutorHalt>> {
         // SQLite commits block the thread: give the executor its own where the runtime can.
         let context = self.context.child("run").dedicated();
         context.spawn(move |_| self.run())
     }
 
-    async fn run(mut self) {
-        self.catch_up().await;
+    async fn run(mut self) -> Result<(), ExecutorHalt> {
+        self.catch_up().await?;
         while let Some(update) = self.updates.recv().await {
             match update {
                 Update::Tip(_, height, _) => {
@@ -95,17 +127,42 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
                 }
                 Update::Block(block, ack) => {
                     let block = block.inner().clone();
-                    // Never acknowledge a block that is not durably applied: retry until it is.
+                    // Never acknowledge a block that is not durably applied.
+                    let mut attempts = 0;
                     while let Err(err) = self.execute(&block).await {
-                        self.metrics.apply_errors.inc();
-                        error!(height = block.number(), %err, "cannot apply finalized block; retrying");
-                        self.context.sleep(RETRY_DELAY).await;
+                        attempts += 1;
+                        self.failed(block.number(), attempts, err).await?;
                     }
                     ack.acknowledge();
                     self.open_vote_gate(&block).await;
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Counts a failed apply of block `height`, then waits to retry it, or halts the executor
+    /// (logged, `executor_halted` = 1) when no retry can succeed.
+    async fn failed(
+        &mut self,
+        height: u64,
+        attempts: u32,
+        err: StateError,
+    ) -> Result<(), ExecutorHalt> {
+        self.metrics.apply_errors.inc();
+        if worth_retrying(&err, attempts) {
+            warn!(height, attempts, %err, "cannot apply finalized block; retrying");
+            self.context.sleep(RETRY_DELAY).await;
+            return Ok(());
+        }
+        let halt = ExecutorHalt {
+            height,
+            attempts,
+            source: err,
+        };
+        let _ = self.metrics.executor_halted.try_set(1);
+        error!(%halt, "the executor halts");
+        Err(halt)
     }
 
     /// Opens a closed vote gate once `block` (finalized) was proposed after every view this
@@ -137,14 +194,14 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
     /// lacks: after `--reindex` (the state starts empty) or a power loss (SQLite's last commits
     /// lost). Marshal only delivers blocks above its processed height, so without this the
     /// state would wait for the next finalized block to notice the gap.
-    async fn catch_up(&mut self) {
+    async fn catch_up(&mut self) -> Result<(), ExecutorHalt> {
         let Some(processed) = self.marshal.get_processed().await else {
-            return;
+            return Ok(());
         };
         let target = processed.height().get();
         let from = self.ledger.head().height;
         if target <= from {
-            return;
+            return Ok(());
         }
         info!(from, target, "replaying finalized blocks from the archive");
         for height in from + 1..=target {
@@ -153,14 +210,16 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
                     height,
                     "block missing from the archive; waiting for marshal"
                 );
-                return;
+                return Ok(());
             };
+            let mut attempts = 0;
             while let Err(err) = self.apply(block.inner()) {
-                error!(height, %err, "cannot apply archived block; retrying");
-                self.context.sleep(RETRY_DELAY).await;
+                attempts += 1;
+                self.failed(height, attempts, err).await?;
             }
         }
         info!(height = target, "state caught up with the archive");
+        Ok(())
     }
 
     /// Applies `block` after any height the state misses below it.

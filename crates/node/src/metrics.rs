@@ -37,8 +37,10 @@ pub struct NodeMetrics {
     pub admission_refused: CounterFamily<Vec<(String, String)>>,
     /// Seconds from a block's timestamp to its application here.
     pub finalization_latency: Histogram,
-    /// Failed attempts to apply a finalized block (each is retried).
+    /// Failed attempts to apply a finalized block (a gap or a SQLite error is retried).
     pub apply_errors: Counter,
+    /// 1 once the executor halted on a block it cannot apply (the node then stops).
+    pub executor_halted: Gauge,
     /// 1 while the node signs no vote because it lost its consensus journal (DESIGN §3.6).
     pub vote_gate_closed: Gauge,
     /// Peers connected over p2p (set when the metrics are read).
@@ -84,7 +86,11 @@ impl NodeMetrics {
             ),
             apply_errors: context.counter(
                 "apply_errors",
-                "Failed attempts to apply a finalized block (each is retried)",
+                "Failed attempts to apply a finalized block (a gap or a SQLite error is retried)",
+            ),
+            executor_halted: context.gauge(
+                "executor_halted",
+                "1 once the executor halted on a block it cannot apply (the node then stops)",
             ),
             vote_gate_closed: context.gauge(
                 "vote_gate_closed",

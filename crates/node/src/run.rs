@@ -243,7 +243,7 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
             Err(err) => {
                 error!(%err, "cannot start the engine");
                 context.stop(1, None).await.ok();
-                return;
+                return Err(anyhow!("cannot start the engine: {err}"));
             }
         };
 
@@ -287,8 +287,9 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
                     Err(err) => Err(err),
                 },
             };
-            if let Err(err) = served {
-                error!(%err, "API server stopped");
+            match served {
+                Ok(()) => "the API server stopped".to_string(),
+                Err(err) => format!("the API server stopped: {err}"),
             }
         });
         info!(
@@ -300,15 +301,50 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
             "custodia node running"
         );
 
-        let stopped = futures::future::select_all([engine, network, api, workers]);
+        let engine = async move {
+            match engine.await {
+                Ok(Err(err)) => err.to_string(),
+                Ok(Ok(())) => "the engine stopped".to_string(),
+                Err(err) => format!("the engine stopped: {err}"),
+            }
+        };
+        let api = async move {
+            api.await
+                .unwrap_or_else(|err| format!("the API stopped: {err}"))
+        };
+        let parts: [std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>>; 4] = [
+            Box::pin(engine),
+            Box::pin(async move { stopped("the p2p network", network.await) }),
+            Box::pin(api),
+            Box::pin(async move { stopped("the role workers", workers.await) }),
+        ];
+        let stopped = futures::future::select_all(parts);
         futures::pin_mut!(stopped);
-        ::tokio::select! {
-            _ = shutdown_signal() => info!("stopping on signal"),
-            _ = &mut stopped => error!("a node component stopped unexpectedly"),
+        let failure = ::tokio::select! {
+            _ = shutdown_signal() => {
+                info!("stopping on signal");
+                None
+            }
+            (why, _, _) = &mut stopped => {
+                error!(reason = %why, "a node component stopped: the node stops");
+                Some(why)
+            }
+        };
+        let code = i32::from(failure.is_some());
+        let _ = context.stop(code, Some(Duration::from_secs(5))).await;
+        match failure {
+            None => Ok(()),
+            Some(why) => Err(anyhow!("the node stopped: {why}")),
         }
-        let _ = context.stop(0, Some(Duration::from_secs(5))).await;
-    });
-    Ok(())
+    })
+}
+
+/// What a part of the node that ended says (none ends while the node runs).
+fn stopped(name: &str, ended: Result<(), commonware_runtime::Error>) -> String {
+    match ended {
+        Ok(()) => format!("{name} stopped"),
+        Err(err) => format!("{name} stopped: {err}"),
+    }
 }
 
 /// Removes the data directory's [`NEW_VALIDATOR_FILE`] once this run applied a block: by then

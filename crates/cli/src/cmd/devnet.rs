@@ -229,11 +229,15 @@ impl Nodes {
                 continue;
             };
             if let Ok(Some(status)) = child.try_wait() {
+                let log = node.org.dir.join("node.log");
+                let why = last_error(&log)
+                    .map(|line| format!(": {line}"))
+                    .unwrap_or_default();
                 eprintln!(
-                    "error: node {} exited ({status}); the others keep running. \
+                    "error: node {} exited ({status}){why}; the others keep running. \
                      See {}; restart it with `custodia node --config {}`",
                     node.org.name,
-                    node.org.dir.join("node.log").display(),
+                    log.display(),
                     node.org.dir.join(CONFIG_FILE).display()
                 );
                 node.child = None;
@@ -297,6 +301,24 @@ async fn supervise(manifest: Manifest) -> Result<()> {
     }
     nodes.stop().await;
     Ok(())
+}
+
+/// The last `error: ...` line a node wrote before it exited (its reason), from the end of
+/// its log.
+fn last_error(log: &Path) -> Option<String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    const TAIL: u64 = 64 * 1024;
+    let mut file = std::fs::File::open(log).ok()?;
+    let length = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(length.saturating_sub(TAIL)))
+        .ok()?;
+    let mut tail = Vec::new();
+    file.take(TAIL).read_to_end(&mut tail).ok()?;
+    String::from_utf8_lossy(&tail)
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("error: "))
+        .map(str::to_string)
 }
 
 fn spawn_node(exe: &Path, org: &ManifestOrg) -> Result<Child> {

@@ -194,7 +194,7 @@ pub async fn reconnect(
 /// One running validator.
 pub struct SimNode {
     pub ledger: Arc<Ledger>,
-    pub handle: Handle<()>,
+    pub handle: Handle<Result<(), custodia_node::engine::EngineError>>,
     /// Which views the node may vote in (closed after a lost journal).
     pub vote_gate: Arc<VoteGate>,
     /// The role workers, when started ([`SimNode::with_workers`]).

@@ -1,0 +1,166 @@
+//! Faults are loud (DESIGN §7.5), on real node processes: a node whose state database does not
+//! match its chain (here: restored from another run of the same organisation) halts its
+//! executor on the first block it cannot apply, and `custodia node` exits 1 with an `error:`
+//! line naming the block and the way out, instead of retrying forever with exit status 0.
+
+mod common;
+
+use common::custodia;
+use serde_json::Value;
+use std::{
+    net::TcpListener,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_node(dir: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .arg("node")
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("custodia node starts")
+}
+
+/// Waits (at most 60 s) until the node of `dir` applied a block above `height`.
+fn wait_past(cwd: &Path, dir: &Path, height: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let run = custodia(
+            cwd,
+            &["--org-dir", dir.to_str().unwrap(), "status", "--json"],
+        );
+        if run.code == Some(0) {
+            let status: Value = serde_json::from_str(&run.stdout).unwrap();
+            if status["height"].as_u64().unwrap_or(0) > height {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "no block above {height} in 60 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// SIGTERM, then waits for the exit.
+fn stop(mut node: Child) {
+    let pid = node.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    node.wait().unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+}
+
+#[test]
+fn a_state_that_does_not_match_the_chain_halts_the_node_with_exit_1_and_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let p2p = format!("127.0.0.1:{}", free_port());
+    let api = format!("127.0.0.1:{}", free_port());
+    custodia(
+        cwd,
+        &[
+            "init",
+            "--name",
+            "supervisor",
+            "--role",
+            "supervisor",
+            "--p2p",
+            &p2p,
+            "--api",
+            &api,
+            "--dir",
+            "a",
+        ],
+    )
+    .ok();
+    custodia(
+        cwd,
+        &[
+            "genesis",
+            "--chain-id",
+            "custodia-faults",
+            "--org",
+            "a/org.pub.toml",
+            "--out",
+            "a/genesis.toml",
+        ],
+    )
+    .ok();
+    // The same organisation and chain, run twice: two histories of one genesis.
+    let (a, b) = (cwd.join("a"), cwd.join("b"));
+    copy_dir(&a, &b);
+    for dir in [&a, &b] {
+        let node = start_node(dir);
+        wait_past(cwd, dir, 2);
+        stop(node);
+    }
+    // b's state replaced by a's, as a restore from the wrong backup would.
+    for suffix in ["", "-wal", "-shm"] {
+        let name = format!("state.sqlite{suffix}");
+        let (from, to) = (a.join("data").join(&name), b.join("data").join(&name));
+        let _ = std::fs::remove_file(&to);
+        if from.exists() {
+            std::fs::copy(&from, &to).unwrap();
+        }
+    }
+
+    let node = start_node(&b);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut node = Some(node);
+    let output = loop {
+        let child = node.as_mut().unwrap();
+        if child.try_wait().unwrap().is_some() {
+            break node.take().unwrap().wait_with_output().unwrap();
+        }
+        if Instant::now() > deadline {
+            let _ = node.as_mut().unwrap().kill();
+            panic!("the node with a mismatched state still runs after 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(
+            "error: the node stopped: the executor halted: cannot apply finalized block"
+        ),
+        "{stderr}"
+    );
+    assert!(last.contains("--reindex"), "{last}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // The way out the message names works: the state is rebuilt from b's own archive.
+    let node = Command::new(env!("CARGO_BIN_EXE_custodia"))
+        .arg("node")
+        .arg("--config")
+        .arg(b.join("config.toml"))
+        .arg("--reindex")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_past(cwd, &b, 3);
+    stop(node);
+}
