@@ -88,12 +88,13 @@ impl Ledger {
             state_commitment: state.state_commitment(),
         };
         let (executed, _) = broadcast::channel(EXECUTED_FEED_CAPACITY);
+        let mempool = Mempool::for_chain(limits, &genesis);
         Ok(Arc::new(Self {
             chain: genesis.digest(),
             genesis,
             state_path,
             state: Mutex::new(state),
-            mempool: Mutex::new(Mempool::new(limits)),
+            mempool: Mutex::new(mempool),
             head: watch::Sender::new(head),
             executed,
             gossip: Mutex::new(None),

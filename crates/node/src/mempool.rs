@@ -2,12 +2,14 @@
 //!
 //! Admission dedups by tx id, runs the stateless checks (decoding is the caller's; chain,
 //! window, sizes and signature here), enforces the count and byte bounds with a clear "mempool
-//! full" error, and last runs a precheck against the current state. Txs leave once applied or once
+//! full" error — for the whole pool and for each signer's share of it, so one organisation
+//! flooding its node (or its peers) cannot crowd the others out — and last runs a precheck
+//! against the current state. Txs leave once applied or once
 //! past their `valid_until`. Every operation is logarithmic in the pool size or linear in the
 //! txs it touches: nothing scans the whole pool per tx.
 
 use commonware_codec::EncodeSize;
-use custodia_protocol::{Digest, Params, Tx, hash::to_hex, tx::TxError};
+use custodia_protocol::{Digest, Genesis, IdentityKey, Params, Tx, hash::to_hex, tx::TxError};
 use custodia_state::Rejection;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -59,6 +61,26 @@ pub enum AdmitError {
         /// Byte limit.
         max_bytes: usize,
     },
+    /// The signer's share of the mempool is at its bounds (the rest may have room).
+    #[error(
+        "mempool full for {signer}: its share is {txs} txs, {bytes} bytes held of at most \
+         {max_txs} txs, {max_bytes} bytes (each of the chain's {signers} organisations may hold \
+         1/{signers} of the mempool): retry once blocks have drained its txs"
+    )]
+    ShareFull {
+        /// The signer: its organisation's name, or its key (hex) if it is none.
+        signer: String,
+        /// Its txs held.
+        txs: usize,
+        /// Its bytes held.
+        bytes: usize,
+        /// Its tx limit.
+        max_txs: usize,
+        /// Its byte limit.
+        max_bytes: usize,
+        /// How many organisations share the mempool.
+        signers: usize,
+    },
     /// The node cannot check the tx right now (its state database failed).
     #[error("the node cannot check transactions right now: {0}")]
     Unavailable(String),
@@ -71,7 +93,7 @@ impl AdmitError {
             AdmitError::Invalid(e) => e.code(),
             AdmitError::Rejected(r) => r.code.as_str(),
             AdmitError::Duplicate(_) => "duplicate_tx",
-            AdmitError::Full { .. } => "mempool_full",
+            AdmitError::Full { .. } | AdmitError::ShareFull { .. } => "mempool_full",
             AdmitError::Unavailable(_) => "unavailable",
         }
     }
@@ -86,6 +108,81 @@ struct Entry {
     seq: u64,
 }
 
+/// What one signer holds.
+#[derive(Debug, Clone, Copy, Default)]
+struct Held {
+    txs: usize,
+    bytes: usize,
+}
+
+/// How the pool is shared: each organisation of the genesis may hold `1/n` of each bound.
+struct Shares {
+    names: HashMap<IdentityKey, String>,
+    max_txs: usize,
+    max_bytes: usize,
+    held: HashMap<IdentityKey, Held>,
+}
+
+impl Shares {
+    fn new(limits: MempoolLimits, genesis: Option<&Genesis>) -> Self {
+        let names: HashMap<IdentityKey, String> = genesis
+            .map(|genesis| {
+                genesis
+                    .orgs
+                    .iter()
+                    .map(|org| (org.identity_key.clone(), org.name.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let n = names.len().max(1);
+        Self {
+            max_txs: limits.max_txs.div_ceil(n),
+            max_bytes: limits.max_bytes.div_ceil(n),
+            names,
+            held: HashMap::new(),
+        }
+    }
+
+    fn signers(&self) -> usize {
+        self.names.len().max(1)
+    }
+
+    fn check(&self, signer: &IdentityKey, bytes: usize) -> Result<(), AdmitError> {
+        let held = self.held.get(signer).copied().unwrap_or_default();
+        if held.txs + 1 > self.max_txs || held.bytes.saturating_add(bytes) > self.max_bytes {
+            return Err(AdmitError::ShareFull {
+                signer: self
+                    .names
+                    .get(signer)
+                    .cloned()
+                    .unwrap_or_else(|| signer.to_string()),
+                txs: held.txs,
+                bytes: held.bytes,
+                max_txs: self.max_txs,
+                max_bytes: self.max_bytes,
+                signers: self.signers(),
+            });
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, signer: &IdentityKey, bytes: usize) {
+        let held = self.held.entry(signer.clone()).or_default();
+        held.txs += 1;
+        held.bytes += bytes;
+    }
+
+    fn remove(&mut self, signer: &IdentityKey, bytes: usize) {
+        if let Some(held) = self.held.get_mut(signer) {
+            held.txs -= 1;
+            held.bytes -= bytes;
+            if held.txs == 0 {
+                self.held.remove(signer);
+            }
+        }
+    }
+}
+
 /// Txs waiting for a block, in arrival order.
 pub struct Mempool {
     limits: MempoolLimits,
@@ -96,12 +193,24 @@ pub struct Mempool {
     by_expiry: BTreeSet<(u64, Digest)>,
     bytes: usize,
     next_seq: u64,
+    shares: Shares,
 }
 
 impl Mempool {
-    /// An empty mempool with these bounds.
+    /// An empty mempool with these bounds, all for one signer (tests).
     pub fn new(limits: MempoolLimits) -> Self {
+        Self::shared(limits, None)
+    }
+
+    /// An empty mempool with these bounds, shared by the organisations of `genesis`: each
+    /// signer may hold `1/n` of the txs and of the bytes (rounded up).
+    pub fn for_chain(limits: MempoolLimits, genesis: &Genesis) -> Self {
+        Self::shared(limits, Some(genesis))
+    }
+
+    fn shared(limits: MempoolLimits, genesis: Option<&Genesis>) -> Self {
         Self {
+            shares: Shares::new(limits, genesis),
             limits,
             by_id: HashMap::new(),
             by_seq: BTreeMap::new(),
@@ -178,12 +287,14 @@ impl Mempool {
         }
         let bytes = tx.encode_size();
         self.check_room(bytes)?;
+        self.shares.check(&tx.signer, bytes)?;
         precheck(&tx).map_err(AdmitError::Rejected)?;
         let seq = self.next_seq;
         self.next_seq += 1;
         self.by_seq.insert(seq, id);
         self.by_expiry.insert((tx.valid_until, id));
         self.bytes += bytes;
+        self.shares.add(&tx.signer, bytes);
         self.by_id.insert(id, Entry { tx, bytes, seq });
         Ok(())
     }
@@ -231,6 +342,7 @@ impl Mempool {
             self.by_seq.remove(&entry.seq);
             self.by_expiry.remove(&(entry.tx.valid_until, *id));
             self.bytes -= entry.bytes;
+            self.shares.remove(&entry.tx.signer, entry.bytes);
         }
     }
 

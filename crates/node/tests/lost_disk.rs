@@ -14,22 +14,13 @@ use std::time::Duration;
 const WIPED: usize = 3;
 const FROZEN: usize = 2;
 
-fn seeds(base: &[u64]) -> Vec<u64> {
-    let mut seeds = base.to_vec();
-    if let Ok(n) = std::env::var("CUSTODIA_SOAK_SEEDS") {
-        let n: u64 = n.parse().expect("CUSTODIA_SOAK_SEEDS is a number");
-        seeds.extend((0..n).map(|i| 10_000 + i));
-    }
-    seeds
-}
-
 fn height(node: &SimNode) -> u64 {
     node.ledger.head().height
 }
 
 #[test]
 fn a_validator_with_a_wiped_disk_rejoins_without_voting_in_a_view_it_voted_in_before() {
-    for_seeds(&seeds(&[1, 2, 3, 4, 5]), |seed| {
+    for_seeds(&soak_seeds(&[1, 2, 3, 4, 5]), |seed| {
         runner(seed, Duration::from_secs(900)).start(|context| async move {
             let consortium = Consortium::new();
             let peers = consortium.public_keys();

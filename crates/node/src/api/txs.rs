@@ -153,9 +153,12 @@ async fn submit_batch(ctx: Arc<ApiContext>, body: Bytes) -> Result<Response, Api
     let ledger = ctx.ledger.clone();
     let outcomes = blocking(move || ledger.submit_batch(txs)).await?;
     let all_full = !outcomes.is_empty()
-        && outcomes
-            .iter()
-            .all(|outcome| matches!(outcome, Err(AdmitError::Full { .. })));
+        && outcomes.iter().all(|outcome| {
+            matches!(
+                outcome,
+                Err(AdmitError::Full { .. } | AdmitError::ShareFull { .. })
+            )
+        });
     let mut accepted = Vec::new();
     let mut rejected = Vec::new();
     for (index, outcome) in outcomes.into_iter().enumerate() {
@@ -220,7 +223,7 @@ pub(crate) fn admit_error(err: AdmitError) -> ApiError {
             code,
             format!("{err}: it needs no resubmission; follow it with GET /v1/receipts/{id}"),
         ),
-        AdmitError::Full { .. } => {
+        AdmitError::Full { .. } | AdmitError::ShareFull { .. } => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, err.to_string()).retry_after(1)
         }
         AdmitError::Unavailable(_) => ApiError::new(

@@ -145,3 +145,59 @@ fn proposers_take_the_oldest_txs_that_fit_the_block_and_its_height() {
     // Selecting does not remove anything.
     assert_eq!(pool.len(), 5);
 }
+
+#[test]
+fn each_organisation_holds_at_most_its_share_and_the_others_keep_theirs() {
+    let keys = custodia_protocol::testing::consortium_keys(4);
+    let genesis = custodia_protocol::testing::genesis_of(&keys, Params::default());
+    let one = cancel(&keys[1], HEIGHT + 5).encode_size();
+    // 4 organisations, 8 txs: 2 each by count.
+    let mut pool = Mempool::for_chain(
+        MempoolLimits {
+            max_txs: 8,
+            max_bytes: 1 << 20,
+        },
+        &genesis,
+    );
+    admit(&mut pool, cancel(&keys[1], HEIGHT + 5)).unwrap();
+    admit(&mut pool, cancel(&keys[1], HEIGHT + 5)).unwrap();
+    let err = admit(&mut pool, cancel(&keys[1], HEIGHT + 5)).unwrap_err();
+    assert_eq!(err.code(), "mempool_full");
+    let name = &genesis.orgs[1].name;
+    assert!(
+        err.to_string()
+            .starts_with(&format!("mempool full for {name}: its share is 2 txs")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("1/4"), "{err}");
+    // Everyone else still gets in, up to the whole pool.
+    for signer in [0, 2, 3] {
+        admit(&mut pool, cancel(&keys[signer], HEIGHT + 5)).unwrap();
+        admit(&mut pool, cancel(&keys[signer], HEIGHT + 5)).unwrap();
+    }
+    assert_eq!(pool.len(), 8);
+    // Room freed by a block is the signer's again.
+    let applied: Vec<Digest> = pool
+        .select(HEIGHT, 1, 1 << 20, 100, |_| false)
+        .iter()
+        .map(|tx| tx.id())
+        .collect();
+    pool.remove_applied(&applied);
+    admit(&mut pool, cancel(&keys[1], HEIGHT + 5)).unwrap();
+
+    // By bytes: a quarter of 8 txs' bytes is 2 txs.
+    let mut pool = Mempool::for_chain(
+        MempoolLimits {
+            max_txs: 1000,
+            max_bytes: one * 8,
+        },
+        &genesis,
+    );
+    admit(&mut pool, cancel(&keys[2], HEIGHT + 5)).unwrap();
+    admit(&mut pool, cancel(&keys[2], HEIGHT + 5)).unwrap();
+    assert!(matches!(
+        admit(&mut pool, cancel(&keys[2], HEIGHT + 5)),
+        Err(AdmitError::ShareFull { txs: 2, .. })
+    ));
+    admit(&mut pool, cancel(&keys[3], HEIGHT + 5)).unwrap();
+}

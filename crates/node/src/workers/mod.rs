@@ -364,7 +364,11 @@ impl Worker {
                 self.pending.remove(&duty);
                 false
             }
-            Err(err @ (AdmitError::Full { .. } | AdmitError::Unavailable(_))) => {
+            Err(
+                err @ (AdmitError::Full { .. }
+                | AdmitError::ShareFull { .. }
+                | AdmitError::Unavailable(_)),
+            ) => {
                 warn!(%duty, %err, "duty not admitted; retrying at the next block");
                 self.pending.insert(duty, retry);
                 false

@@ -60,6 +60,16 @@ pub fn for_seeds(seeds: &[u64], simulation: impl Fn(u64)) {
     }
 }
 
+/// `base`, and with `CUSTODIA_SOAK_SEEDS=N` N more seeds (from 10,000), for a soak.
+pub fn soak_seeds(base: &[u64]) -> Vec<u64> {
+    let mut seeds = base.to_vec();
+    if let Ok(n) = std::env::var("CUSTODIA_SOAK_SEEDS") {
+        let n: u64 = n.parse().expect("CUSTODIA_SOAK_SEEDS is a number");
+        seeds.extend((0..n).map(|i| 10_000 + i));
+    }
+    seeds
+}
+
 /// A deterministic runner for `seed`, stopped after `timeout` of simulated time.
 pub fn runner(seed: u64, timeout: Duration) -> deterministic::Runner {
     deterministic::Runner::new(
@@ -277,6 +287,8 @@ pub struct Disk {
     pub partition_prefix: String,
     /// Whether the node never voted with its key (a new `custodia init` directory).
     pub new_validator: bool,
+    /// Its mempool's bounds.
+    pub mempool: MempoolLimits,
 }
 
 impl Disk {
@@ -286,6 +298,7 @@ impl Disk {
             state_file: format!("node{index}.sqlite"),
             partition_prefix: format!("node{index}"),
             new_validator: true,
+            mempool: MempoolLimits::default(),
         }
     }
 
@@ -296,6 +309,7 @@ impl Disk {
             state_file: format!("node{index}-disk{n}.sqlite"),
             partition_prefix: format!("node{index}-disk{n}"),
             new_validator: false,
+            mempool: MempoolLimits::default(),
         }
     }
 }
@@ -323,7 +337,7 @@ where
     let ledger = Ledger::open(
         consortium.genesis.clone(),
         Some(consortium.dir.path().join(&disk.state_file)),
-        MempoolLimits::default(),
+        disk.mempool,
     )
     .expect("open ledger");
     let control = oracle.control(public_key.clone());
