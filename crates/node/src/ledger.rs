@@ -6,7 +6,7 @@
 //! are taken state first, then mempool, and never held across an `.await`.
 
 use crate::{
-    mempool::{AdmitError, Mempool, MempoolLimits},
+    mempool::{AdmitError, Mempool, MempoolLimits, Signature},
     metrics::NodeMetrics,
 };
 use custodia_protocol::{Digest, Genesis, Params, Tx, tx::verify_signatures_of};
@@ -262,7 +262,12 @@ impl Ledger {
                     .iter()
                     .enumerate()
                     .map(|(i, (tx, id))| {
-                        self.admit_one(&mut mempool, &mut precheck, tx, id, !bad.contains(&i))
+                        let signature = if bad.contains(&i) {
+                            Signature::Failed
+                        } else {
+                            Signature::Verified
+                        };
+                        self.admit_one(&mut mempool, &mut precheck, tx, id, signature)
                     })
                     .collect(),
                 Err(err) => txs
@@ -294,13 +299,13 @@ impl Ledger {
         precheck: &mut Precheck<'_>,
         tx: &Arc<Tx>,
         id: &Digest,
-        signature_verified: bool,
+        signature: Signature,
     ) -> Result<Digest, AdmitError> {
         let mut failure = None;
         let admitted = mempool.admit_identified(
             tx.clone(),
             *id,
-            signature_verified,
+            signature,
             &self.chain,
             &self.genesis.params,
             precheck.height(),

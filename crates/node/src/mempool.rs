@@ -99,6 +99,17 @@ impl AdmitError {
     }
 }
 
+/// What the caller knows of a tx's signature when it asks for admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signature {
+    /// Not checked yet: the mempool checks it.
+    Unchecked,
+    /// Checked (in a batch, outside the locks) and it verifies.
+    Verified,
+    /// Checked and it fails: refused `bad_signature` after the cheaper checks, not checked again.
+    Failed,
+}
+
 /// No tx encodes to fewer bytes (chain, signer, window, nonce, body tag and id, signature).
 const SMALLEST_TX_BYTES: usize = 32 + 32 + 8 + 8 + 1 + 16 + 64;
 
@@ -257,12 +268,21 @@ impl Mempool {
     ) -> Result<Digest, AdmitError> {
         let tx = tx.into();
         let id = tx.id();
-        self.admit_identified(tx, id, false, chain, params, height, precheck)
-            .map(|()| id)
+        self.admit_identified(
+            tx,
+            id,
+            Signature::Unchecked,
+            chain,
+            params,
+            height,
+            precheck,
+        )
+        .map(|()| id)
     }
 
     /// [`Mempool::admit`] for a tx whose id the caller computed, and whose signature it may
-    /// already have verified (in a batch): then every other stateless check applies.
+    /// already have checked (in a batch, outside the locks): then that verdict is used, and the
+    /// signature is not checked again.
     ///
     /// The checks run cheapest first: dedup, stateless, bounds, and the state precheck last,
     /// so a tx that passed its precheck is always held (a batch precheck relies on it).
@@ -271,7 +291,7 @@ impl Mempool {
         &mut self,
         tx: Arc<Tx>,
         id: Digest,
-        signature_verified: bool,
+        signature: Signature,
         chain: &Digest,
         params: &Params,
         height: u64,
@@ -280,10 +300,10 @@ impl Mempool {
         if self.by_id.contains_key(&id) {
             return Err(AdmitError::Duplicate(to_hex(&id)));
         }
-        if signature_verified {
-            tx.check_envelope(chain, params, height)?;
-        } else {
-            tx.check_stateless(chain, params, height)?;
+        match signature {
+            Signature::Unchecked => tx.check_stateless(chain, params, height)?,
+            Signature::Verified => tx.check_stateless_with(chain, params, height, true)?,
+            Signature::Failed => tx.check_stateless_with(chain, params, height, false)?,
         }
         let bytes = tx.encode_size();
         self.check_room(bytes)?;
