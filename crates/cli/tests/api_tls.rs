@@ -5,21 +5,12 @@
 
 mod common;
 
-use common::{Run, custodia, custodia_env};
+use common::{Run, custodia, custodia_env, free_port};
 use std::{
-    net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A self-signed certificate for 127.0.0.1 and its key (mode 0600), made with openssl.
 fn certificate(dir: &Path) -> (PathBuf, PathBuf) {

@@ -5,22 +5,13 @@
 
 mod common;
 
-use common::custodia;
+use common::{custodia, free_port};
 use serde_json::Value;
 use std::{
-    net::TcpListener,
     path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start_node(dir: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_custodia"))

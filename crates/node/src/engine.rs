@@ -376,6 +376,7 @@ where
         metrics,
         vote_gate,
     );
+    let halted = executor.halted();
     let executor = executor.start();
     let marshal = marshal.start(executor_mailbox, buffer, resolver);
 
@@ -437,6 +438,8 @@ where
         stopped("gossip", gossip),
     ];
     let (why, _, _) = futures::future::select_all(parts).await;
+    // A halted executor is why the others stop: say so, whichever was seen to stop first.
+    let why = halted.get().cloned().unwrap_or(why);
     tracing::error!(reason = %why, "a node component stopped; shutting the engine down");
     Err(EngineError::Stopped(why))
 }

@@ -86,6 +86,7 @@ pub struct Executor<E> {
     metrics: NodeMetrics,
     vote_gate: Arc<VoteGate>,
     updates: mpsc::UnboundedReceiver<Update<ChainBlock>>,
+    halted: Arc<std::sync::OnceLock<String>>,
 }
 
 impl<E: Spawner + Clock + Supervisor> Executor<E> {
@@ -106,9 +107,16 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
                 metrics,
                 vote_gate,
                 updates,
+                halted: Arc::default(),
             },
             ExecutorMailbox { sender },
         )
+    }
+
+    /// Where the executor writes why it halted, before it stops: the parts that stop because it
+    /// did (marshal, whose reporter it was) may be seen to stop first.
+    pub fn halted(&self) -> Arc<std::sync::OnceLock<String>> {
+        self.halted.clone()
     }
 
     /// Runs the executor until marshal goes away, or until a block cannot be applied.
@@ -162,6 +170,7 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
         };
         let _ = self.metrics.executor_halted.try_set(1);
         error!(%halt, "the executor halts");
+        let _ = self.halted.set(format!("the executor halted: {halt}"));
         Err(halt)
     }
 

@@ -53,6 +53,15 @@ impl Run {
     }
 }
 
+/// A TCP port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Runs `custodia ARGS` in `cwd`.
 pub fn custodia(cwd: &Path, args: &[&str]) -> Run {
     custodia_env(cwd, args, &[])
