@@ -16,7 +16,10 @@ use bytes::{BufMut, Bytes};
 use commonware_codec::{
     Buf, Encode, EncodeSize, Error as CodecError, FixedSize, RangeCfg, Read, ReadExt, Write,
 };
-use commonware_cryptography::{BatchEntry, BatchVerifier, Signer, Verifier};
+use commonware_cryptography::{Signer, Verifier};
+
+mod verify;
+pub use verify::{signatures_checked, verify_signatures, verify_signatures_of};
 
 /// What a transaction does. Every variant is one row of the table in DESIGN §4.5.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -423,7 +426,7 @@ impl Tx {
 
     /// Whether the signature verifies against the signer's key.
     pub fn verify_signature(&self) -> bool {
-        CHECKED_SINGLY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        verify::count_single();
         self.signer
             .verify(TX_NAMESPACE, &self.signing_payload(), &self.signature)
     }
@@ -510,84 +513,6 @@ impl Tx {
     pub fn decode_bytes(bytes: impl Into<Bytes>, cfg: &TxCfg) -> Result<Self, TxError> {
         use commonware_codec::Decode;
         Self::decode_cfg(bytes.into(), cfg).map_err(|e| TxError::Malformed(e.to_string()))
-    }
-}
-
-/// Verifies the signatures of many txs at once (faster than one by one). Returns the indexes of
-/// the txs whose signature fails; empty when all verify.
-pub fn verify_signatures(txs: &[Tx]) -> Vec<usize> {
-    let refs: Vec<&Tx> = txs.iter().collect();
-    verify_signatures_of(&refs)
-}
-
-/// Signatures this process checked so far, one by one and as entries of batches: the work
-/// counters the tests of DESIGN §7.2 read to bound what a bad signature costs.
-static CHECKED_SINGLY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static CHECKED_IN_BATCHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// How many signatures this process has checked: `(one by one, as batch entries)`.
-pub fn signatures_checked() -> (u64, u64) {
-    use std::sync::atomic::Ordering::Relaxed;
-    (
-        CHECKED_SINGLY.load(Relaxed),
-        CHECKED_IN_BATCHES.load(Relaxed),
-    )
-}
-
-/// [`verify_signatures`] over borrowed txs (a subset of a block, say).
-///
-/// One batch verification for all; if it fails, the failing part is found by bisection: a half
-/// that verifies is done with, a half that fails is split again (and when the first half
-/// verifies, the second is known to fail without checking it whole). One bad signature among
-/// `n` costs about `2.4n` batch entries (a batch entry costs ~1/2.8 of a single check), instead
-/// of `n` single checks after the batch, and each tx is in at most `log2 n + 1` batches.
-pub fn verify_signatures_of(txs: &[&Tx]) -> Vec<usize> {
-    if txs.is_empty() {
-        return Vec::new();
-    }
-    let payloads: Vec<Vec<u8>> = txs.iter().map(|tx| tx.signing_payload()).collect();
-    let mut bad = Vec::new();
-    if !batch_verifies(txs, &payloads, 0..txs.len()) {
-        bisect(txs, &payloads, 0..txs.len(), &mut bad);
-    }
-    bad
-}
-
-/// Whether every signature of `txs[range]` verifies, in one batch.
-fn batch_verifies(txs: &[&Tx], payloads: &[Vec<u8>], range: std::ops::Range<usize>) -> bool {
-    CHECKED_IN_BATCHES.fetch_add(range.len() as u64, std::sync::atomic::Ordering::Relaxed);
-    let part = &txs[range.clone()];
-    let start = range.start;
-    IdentityKey::verify_batch(
-        &mut rand::rng(),
-        part,
-        |i, tx| BatchEntry {
-            namespace: TX_NAMESPACE,
-            message: &payloads[start + i],
-            public_key: &tx.signer,
-            signature: &tx.signature,
-        },
-        &commonware_parallel::Sequential,
-    )
-}
-
-/// Adds to `bad` the positions of the failing signatures of `txs[range]`, known to hold at
-/// least one.
-fn bisect(txs: &[&Tx], payloads: &[Vec<u8>], range: std::ops::Range<usize>, bad: &mut Vec<usize>) {
-    if range.len() == 1 {
-        bad.push(range.start);
-        return;
-    }
-    let middle = range.start + range.len() / 2;
-    let (left, right) = (range.start..middle, middle..range.end);
-    if batch_verifies(txs, payloads, left.clone()) {
-        // The failure is on the right.
-        bisect(txs, payloads, right, bad);
-        return;
-    }
-    bisect(txs, payloads, left, bad);
-    if !batch_verifies(txs, payloads, right.clone()) {
-        bisect(txs, payloads, right, bad);
     }
 }
 
