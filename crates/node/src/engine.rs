@@ -380,7 +380,13 @@ where
     let executor = executor.start();
     let marshal = marshal.start(executor_mailbox, buffer, resolver);
 
-    let gossip = Gossip::new(context.child("gossip"), ledger.clone(), channels.mempool).start();
+    let gossip = Gossip::new(
+        context.child("gossip"),
+        ledger.clone(),
+        channels.mempool,
+        blocker.clone(),
+    )
+    .start();
 
     let application = Inline::new(
         context.child("application"),

@@ -3,21 +3,27 @@
 //!
 //! Txs are sent in batches (one p2p message per [`FLUSH_INTERVAL`] or [`BATCH_BYTES`]) so the
 //! per-message cost and the channel's rate quota are spent per batch, not per tx. A peer admits
-//! each gossiped tx with the same checks as its API (signature and state precheck included) and
-//! does not forward it: the origin sent it to everyone.
+//! each gossiped tx with the same checks as its API (signature and state precheck included),
+//! in [`admission`] — off the consensus threads, within a budget per peer, blocking a peer that
+//! sends what no honest node does — and does not forward it: the origin sent it to everyone.
+
+pub mod admission;
 
 use crate::ledger::Ledger;
-use commonware_codec::{Decode as _, EncodeSize, RangeCfg, Write};
+use admission::Inbox;
+pub use admission::{Fault, PEER_BUDGET_BURST, PEER_BUDGET_PER_SECOND, PEER_QUEUE_MESSAGES};
+use commonware_codec::{EncodeSize, Write};
+use commonware_cryptography::ed25519::PublicKey;
 use commonware_macros::select;
-use commonware_p2p::{Receiver, Recipients, Sender};
+use commonware_p2p::{Blocker, Receiver, Recipients, Sender};
 use commonware_runtime::{Clock, Handle, Spawner, Supervisor};
-use custodia_protocol::{Tx, TxCfg};
+use custodia_protocol::Tx;
 use std::{
     sync::Arc,
     time::{Duration, SystemTime},
 };
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::debug;
 
 /// Longest a submitted tx waits before its batch is sent.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(20);
@@ -27,43 +33,57 @@ pub const BATCH_BYTES: usize = 1 << 20;
 pub const MAX_BATCH_TXS: usize = 10_000;
 
 /// Gossips this node's txs and admits its peers'.
-pub struct Gossip<E, S, R> {
+pub struct Gossip<E, S, R, B> {
     context: E,
     ledger: Arc<Ledger>,
     outbound: mpsc::UnboundedReceiver<Arc<Tx>>,
     sender: S,
     receiver: R,
-    tx_cfg: TxCfg,
+    blocker: B,
 }
 
-impl<E, S, R> Gossip<E, S, R>
+impl<E, S, R, B> Gossip<E, S, R, B>
 where
     E: Spawner + Clock + Supervisor,
-    S: Sender,
-    R: Receiver<PublicKey = S::PublicKey>,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
 {
-    /// Gossip over the `(sender, receiver)` channel; registers itself with `ledger`.
-    pub fn new(context: E, ledger: Arc<Ledger>, (sender, receiver): (S, R)) -> Self {
+    /// Gossip over the `(sender, receiver)` channel, blocking faulty peers with `blocker`;
+    /// registers itself with `ledger`.
+    pub fn new(context: E, ledger: Arc<Ledger>, (sender, receiver): (S, R), blocker: B) -> Self {
         let (outbound_tx, outbound) = mpsc::unbounded_channel();
         ledger.set_gossip(outbound_tx);
-        let tx_cfg = TxCfg::from(ledger.params());
         Self {
             context,
             ledger,
             outbound,
             sender,
             receiver,
-            tx_cfg,
+            blocker,
         }
     }
 
-    /// Runs until the network or the ledger goes away.
+    /// Runs until the network or the ledger goes away; admission runs on a thread of its own
+    /// and stops with it.
     pub fn start(self) -> Handle<()> {
         let context = self.context.child("run");
-        context.spawn(move |_| self.run())
+        context.spawn(move |context| async move {
+            let inbox = Inbox::new();
+            let admission = context.child("admission").dedicated().spawn({
+                let ledger = self.ledger.clone();
+                let inbox = inbox.clone();
+                let blocker = self.blocker.clone();
+                move |context| admission::run(context, ledger, inbox, blocker)
+            });
+            select! {
+                _ = self.run(inbox) => {},
+                _ = admission => {},
+            }
+        })
     }
 
-    async fn run(mut self) {
+    async fn run(mut self, inbox: Arc<Inbox<PublicKey>>) {
         let mut batch: Vec<Arc<Tx>> = Vec::new();
         let mut batch_bytes = 0usize;
         let mut deadline: Option<SystemTime> = None;
@@ -95,22 +115,13 @@ where
                 },
                 message = self.receiver.recv() => {
                     let Ok((peer, message)) = message else { return };
-                    let range = RangeCfg::from(0..=MAX_BATCH_TXS);
-                    let txs = match Vec::<Tx>::decode_cfg(message, &(range, self.tx_cfg)) {
-                        Ok(txs) => txs,
-                        Err(err) => {
-                            warn!(%peer, %err, "dropping a malformed gossip message");
-                            continue;
-                        }
-                    };
-                    let mut admitted = 0usize;
-                    for result in self.ledger.admit_gossiped(txs) {
-                        match result {
-                            Ok(_) => admitted += 1,
-                            Err(err) => debug!(%peer, %err, "gossiped tx not admitted"),
+                    if !inbox.file(peer.clone(), message, self.context.current()) {
+                        let name = admission::peer_name(&self.ledger, &peer);
+                        debug!(peer = %name, "gossip message dropped: over the peer's budget or blocked");
+                        if let Some(metrics) = self.ledger.metrics() {
+                            metrics.gossip_dropped(&name, 1);
                         }
                     }
-                    debug!(%peer, admitted, "admitted gossiped txs");
                 },
             }
         }

@@ -6,10 +6,13 @@
 //! are taken state first, then mempool, and never held across an `.await`.
 
 use crate::{
-    mempool::{AdmitError, Mempool, MempoolLimits, Signature},
+    mempool::{AdmitError, Mempool, MempoolLimits, PeerFault, Signature},
     metrics::NodeMetrics,
 };
-use custodia_protocol::{Digest, Genesis, Params, Tx, tx::verify_signatures_of};
+use custodia_protocol::{
+    Digest, Genesis, Params, Tx,
+    tx::{signatures_verify, verify_signatures_of},
+};
 use custodia_state::{
     Code, Event, Precheck, Queries, Receipt, Rejection, State, StateError, StateReader,
 };
@@ -211,12 +214,37 @@ impl Ledger {
         self.admit_all(identify(txs), &HashSet::new(), true)
     }
 
-    /// Admits a batch of txs a peer gossiped, verifying their signatures in one batch (they
-    /// are not gossiped again: every peer got them from the origin). One result per tx.
-    pub fn admit_gossiped(&self, txs: Vec<Tx>) -> Vec<Result<Digest, AdmitError>> {
+    /// Admits a batch of txs a peer gossiped (they are not gossiped again: every peer got them
+    /// from the origin), unless the batch shows the peer faulty: a tx that fails a check no
+    /// honest node's gossip fails, or signatures that do not all verify in one batch
+    /// verification. Then nothing is admitted (DESIGN §7.3). Else one result per tx.
+    pub fn admit_gossiped(
+        &self,
+        txs: Vec<Tx>,
+    ) -> Result<Vec<Result<Digest, AdmitError>>, PeerFault> {
+        let height = self.head().height + 1;
+        for tx in &txs {
+            if let Err(err) = tx.check_stateless_with(&self.chain, self.params(), height, true) {
+                let err = AdmitError::Invalid(err);
+                if err.is_peer_fault() {
+                    return Err(PeerFault::Tx(err));
+                }
+            }
+        }
         let txs = identify(txs);
-        let bad = self.unverifiable(&txs);
-        self.admit_all(txs, &bad, false)
+        let unverified: Vec<&Tx> = {
+            let mempool = lock(&self.mempool);
+            txs.iter()
+                .filter(|(_, id)| !mempool.contains(id))
+                .map(|(tx, _)| &**tx)
+                .collect()
+        };
+        if !signatures_verify(&unverified) {
+            return Err(PeerFault::BadSignatures {
+                unverified: unverified.len(),
+            });
+        }
+        Ok(self.admit_all(txs, &HashSet::new(), false))
     }
 
     /// Whether the mempool holds the tx `id` (its signature was verified on its way in: the

@@ -26,5 +26,5 @@ pub mod workers;
 
 pub use block::{ChainBlock, ChainBlockCfg};
 pub use ledger::{Executed, Head, Ledger};
-pub use mempool::{AdmitError, Mempool, MempoolLimits, Signature};
+pub use mempool::{AdmitError, Mempool, MempoolLimits, PeerFault, Signature};
 pub use vote_gate::{GatedScheme, VoteGate};

@@ -97,6 +97,50 @@ impl AdmitError {
             AdmitError::Unavailable(_) => "unavailable",
         }
     }
+
+    /// Whether no honest peer gossips a tx refused so: it fails a check that depends on the tx
+    /// and the genesis alone (decoding, chain, signature, sizes), which an honest node's own
+    /// admission ran before it gossiped the tx. A tx outside its window, a duplicate, a full
+    /// mempool or a rule's refusal depend on the state and the timing, so they are no peer's
+    /// fault (DESIGN §7.3).
+    pub fn is_peer_fault(&self) -> bool {
+        matches!(
+            self,
+            AdmitError::Invalid(
+                TxError::Malformed(_)
+                    | TxError::WrongChain { .. }
+                    | TxError::BadSignature { .. }
+                    | TxError::OverLimit { .. }
+                    | TxError::TooLarge { .. }
+            )
+        )
+    }
+}
+
+/// What shows that a peer gossiping a batch is faulty (DESIGN §7.3): none of the batch is
+/// admitted, and the peer is blocked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeerFault {
+    /// A tx fails a check no honest node's gossip fails ([`AdmitError::is_peer_fault`]).
+    #[error("{0}")]
+    Tx(AdmitError),
+    /// The batch's signatures do not all verify (found in one batch verification: which tx
+    /// fails is not looked for, since the whole batch is refused).
+    #[error("the signatures of the batch's {unverified} new txs do not all verify")]
+    BadSignatures {
+        /// The txs verified (those not in the mempool already).
+        unverified: usize,
+    },
+}
+
+impl PeerFault {
+    /// The code the fault is counted by: the refused tx's, or `bad_signature`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PeerFault::Tx(err) => err.code(),
+            PeerFault::BadSignatures { .. } => "bad_signature",
+        }
+    }
 }
 
 /// What the caller knows of a tx's signature when it asks for admission.

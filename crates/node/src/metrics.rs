@@ -51,6 +51,14 @@ pub struct NodeMetrics {
     pub worker_in_flight: Gauge,
     /// The role workers' duties found but not yet started (at most 16,384 are in flight).
     pub worker_backlog: Gauge,
+    /// The supervisor's deliveries waiting for their requester's reinstatement.
+    pub worker_waiting_reinstatement: Gauge,
+    /// Txs of a peer's gossip examined by admission, by peer.
+    pub gossip_txs: CounterFamily<Vec<(String, String)>>,
+    /// A peer's gossip messages dropped unexamined (over its budget, or once it was blocked).
+    pub gossip_dropped: CounterFamily<Vec<(String, String)>>,
+    /// Peers blocked for gossip no honest node sends, by peer and fault.
+    pub gossip_blocked: CounterFamily<Vec<(String, String)>>,
 }
 
 impl NodeMetrics {
@@ -109,7 +117,47 @@ impl NodeMetrics {
                 "worker_backlog",
                 "The role workers' duties found but not yet started",
             ),
+            worker_waiting_reinstatement: context.gauge(
+                "worker_waiting_reinstatement",
+                "The supervisor's deliveries waiting for their requester's reinstatement",
+            ),
+            gossip_txs: context.family(
+                "gossip_txs",
+                "Transactions of a peer's gossip examined by admission, by peer",
+            ),
+            gossip_dropped: context.family(
+                "gossip_dropped",
+                "A peer's gossip messages dropped unexamined (over its budget, or blocked)",
+            ),
+            gossip_blocked: context.family(
+                "gossip_blocked",
+                "Peers blocked for gossip no honest node sends, by peer and fault",
+            ),
         }
+    }
+
+    /// Counts `txs` of `peer`'s gossip examined.
+    pub fn gossip_txs(&self, peer: &str, txs: usize) {
+        self.gossip_txs
+            .get_or_create(&vec![("peer".to_string(), peer.to_string())])
+            .inc_by(txs as u64);
+    }
+
+    /// Counts `messages` of `peer`'s gossip dropped unexamined.
+    pub fn gossip_dropped(&self, peer: &str, messages: usize) {
+        self.gossip_dropped
+            .get_or_create(&vec![("peer".to_string(), peer.to_string())])
+            .inc_by(messages as u64);
+    }
+
+    /// Counts a block of `peer` for `fault`.
+    pub fn gossip_blocked(&self, peer: &str, fault: &str) {
+        self.gossip_blocked
+            .get_or_create(&vec![
+                ("peer".to_string(), peer.to_string()),
+                ("fault".to_string(), fault.to_string()),
+            ])
+            .inc();
     }
 
     /// Counts a tx the mempool refused with `code`.
@@ -137,9 +185,12 @@ impl NodeMetrics {
     }
 
     /// Sets the role workers' gauges.
-    pub fn set_worker(&self, in_flight: usize, backlog: usize) {
+    pub fn set_worker(&self, in_flight: usize, backlog: usize, waiting_reinstatement: usize) {
         let _ = self.worker_in_flight.try_set(in_flight);
         let _ = self.worker_backlog.try_set(backlog);
+        let _ = self
+            .worker_waiting_reinstatement
+            .try_set(waiting_reinstatement);
     }
 
     /// Counts a failed receipt with `code`.

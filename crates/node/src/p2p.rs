@@ -34,6 +34,11 @@ pub const QUOTA_BLOCKS: Quota = Quota::per_second(NZU32!(256));
 /// Gossip batches per second each peer may send (one per 20 ms is the gossip's pace).
 pub const QUOTA_MEMPOOL: Quota = Quota::per_second(NZU32!(256));
 
+/// How long a peer blocked for a fault no honest node makes stays disconnected (its next fault
+/// blocks it again). Short enough that a peer blocked by a bug in this software comes back
+/// without an operator; the recommended 4 hours would cost the network a validator meanwhile.
+pub const BLOCK_DURATION: Duration = Duration::from_secs(10 * 60);
+
 /// The handshake: Sake authentication with the organisation's identity key, then an encrypted
 /// (ChaCha20-Poly1305) stream.
 pub fn handshake(signer: PrivateKey) -> SakeCups<PrivateKey, ChaCha20Poly1305> {
@@ -68,6 +73,7 @@ pub fn config(
         NZUsize!(4_096),
     );
     config.allow_private_ips = allow_private_ips;
+    config.block_duration = BLOCK_DURATION;
     // One peer set, fixed by the genesis (sizes the per-channel queues: see the quotas).
     config.tracked_peer_sets = NZUsize!(1);
     // A restarted peer should be dialled again within seconds, not a minute.

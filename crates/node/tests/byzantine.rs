@@ -1,7 +1,8 @@
 //! A deterministic simulation with one Byzantine validator among 4: it runs the real engine but
-//! every block it proposes is invalid (a tx with a bad signature, a wrong parent digest, more
-//! txs than `max_block_txs`, in turn). The 3 honest validators must never finalize such a block
-//! and must keep finalizing the honest txs.
+//! every block it proposes is corrupt in turn: invalid (a tx with a bad signature, a wrong
+//! parent digest, more txs than `max_block_txs`) or full of txs that all fail their rules (a
+//! valid block). The 3 honest validators must never finalize an invalid one, must give every tx
+//! of a finalized block of failing txs a failed receipt, and must keep finalizing the honest txs.
 //! A failure prints its seed; replay one with `CUSTODIA_SEED=<seed>`.
 
 mod common;
@@ -13,7 +14,9 @@ use commonware_consensus::{
 use commonware_cryptography::{Digested, Digestible, ed25519::PublicKey};
 use commonware_runtime::{Clock, Runner as _, Spawner as _};
 use custodia_node::{ChainBlock, GatedScheme, application::Application};
-use custodia_protocol::{Block, Digest, OrgKeys, Params, Tx, hash::sha256, testing};
+use custodia_protocol::{
+    Block, Body, Digest, OrgKeys, Params, RequestId, Tx, hash::sha256, testing,
+};
 use std::{
     collections::{HashMap, HashSet},
     sync::{
@@ -35,12 +38,24 @@ enum Corruption {
     WrongParent,
     /// One tx more than `max_block_txs`.
     TooManyTxs,
+    /// Only txs that pass every stateless check and fail their rules (cancels of requests that
+    /// do not exist). Such a block is valid (DESIGN §4.8): it may be finalized, and then each of
+    /// its txs has a failed receipt and changes nothing.
+    FailingTxs,
 }
 
-const CYCLE: [Corruption; 3] = [
+impl Corruption {
+    /// Whether honest validators must refuse the block.
+    fn invalid(self) -> bool {
+        self != Corruption::FailingTxs
+    }
+}
+
+const CYCLE: [Corruption; 4] = [
     Corruption::BadSignature,
     Corruption::WrongParent,
     Corruption::TooManyTxs,
+    Corruption::FailingTxs,
 ];
 
 /// What the simulation saw, shared by every node's application.
@@ -52,6 +67,8 @@ struct Evidence {
     forged: Mutex<Vec<(Corruption, Digest)>>,
     /// Txs that only ever appeared in Byzantine proposals.
     forged_txs: Mutex<HashSet<Digest>>,
+    /// The txs of the valid Byzantine blocks of failing txs.
+    failing_txs: Mutex<HashSet<Digest>>,
 }
 
 impl Evidence {
@@ -145,6 +162,23 @@ impl Byzantine {
                     block.txs.push(tx);
                 }
             }
+            Corruption::FailingTxs => {
+                let mut failing = self.evidence.failing_txs.lock().unwrap();
+                block.txs = (0..self.params.max_block_txs)
+                    .map(|_| {
+                        let tx = Tx::sign(
+                            &self.keys.identity,
+                            self.chain,
+                            block.height + 10,
+                            Body::Cancel {
+                                request_id: RequestId::random(),
+                            },
+                        );
+                        failing.insert(tx.id());
+                        tx
+                    })
+                    .collect();
+            }
         }
         block
     }
@@ -198,6 +232,7 @@ fn assert_only_valid_blocks(
         .lock()
         .unwrap()
         .iter()
+        .filter(|(corruption, _)| corruption.invalid())
         .map(|(_, digest)| *digest)
         .collect();
     let proposed = evidence.proposed.lock().unwrap();
@@ -339,6 +374,20 @@ fn a_byzantine_proposer_never_gets_an_invalid_block_finalized() {
                 .map(|(kind, _)| *kind)
                 .collect();
             assert_eq!(kinds.len(), CYCLE.len(), "{kinds:?}");
+            // The blocks of failing txs that were finalized: every tx failed and changed nothing
+            // (the honest nodes agree on the state, checked above).
+            let failing: Vec<Digest> = evidence
+                .failing_txs
+                .lock()
+                .unwrap()
+                .iter()
+                .copied()
+                .collect();
+            for node in honest {
+                for receipt in receipts(&node.ledger, &failing).into_iter().flatten() {
+                    assert_eq!(receipt.code, "request_not_found", "{receipt:?}");
+                }
+            }
             context.stop(0, None).await.ok();
         });
     });

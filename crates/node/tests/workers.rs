@@ -356,3 +356,133 @@ fn a_supervisor_crashed_between_the_last_approval_and_the_delivery_delivers_once
         });
     });
 }
+
+/// The supervisor suspends (`false`) or reinstates (`true`) the requester.
+fn set_requester_status(consortium: &Consortium, nodes: &[SimNode], active: bool) {
+    let ledger = &nodes[SUPERVISOR].ledger;
+    let body = Body::SetOrgStatus {
+        org: consortium.keys[REQUESTER].identity_key(),
+        active,
+    };
+    ledger
+        .submit(signed(consortium, SUPERVISOR, ledger, body))
+        .expect("status change admitted");
+}
+
+fn requester_active(consortium: &Consortium, ledger: &Ledger) -> bool {
+    let key = consortium.keys[REQUESTER].identity_key();
+    let state = ledger.state();
+    let orgs = state.queries().orgs().expect("read orgs");
+    orgs.iter().any(|org| org.identity_key == key && org.active)
+}
+
+/// Restarts the supervisor's role workers (its node keeps running).
+async fn restart_supervisor_workers(
+    context: &deterministic::Context,
+    consortium: &Consortium,
+    nodes: &mut Vec<SimNode>,
+) {
+    let mut supervisor = nodes.remove(SUPERVISOR);
+    if let Some(workers) = supervisor.workers.take() {
+        workers.abort();
+        let _ = workers.await;
+    }
+    let supervisor =
+        supervisor.with_workers(context, consortium, SUPERVISOR, ApprovalPolicy::Manual);
+    nodes.insert(SUPERVISOR, supervisor);
+}
+
+// DESIGN §7.6: a Deliver that fails on the chain because the requester was suspended (or is
+// refused at admission for it) waits, across a restart of the supervisor in the same window,
+// and is made — once — when the requester is reinstated. Before: the failed Deliver was
+// "not retried until restart", and after a restart in the same window its tx was a duplicate
+// taken for done, so the request stayed approved forever.
+#[test]
+fn a_delivery_to_a_suspended_requester_is_made_once_it_is_reinstated_even_across_a_restart() {
+    for_seeds(&[51, 52], |seed| {
+        runner(seed, Duration::from_secs(900)).start(|context| async move {
+            let consortium = Consortium::new();
+            let (mut nodes, oracle) = consortium_with_workers(&context, &consortium, &[]).await;
+            let record_id = accepted_record(&context, &consortium, &nodes).await;
+            let request_id = request_amount(&context, &consortium, &nodes, record_id).await;
+
+            // The supervisor's workers are away while the request is approved, and come back
+            // just as the requester's suspension is submitted: their Deliver is admitted (the
+            // suspension is not applied yet) and fails in a block after it, or is refused.
+            if let Some(workers) = nodes[SUPERVISOR].workers.take() {
+                workers.abort();
+                let _ = workers.await;
+            }
+            approve(&consortium, &nodes, SUPERVISOR, request_id);
+            approve(&consortium, &nodes, PROVIDER, request_id);
+            wait_until(&context, LIMIT, "the approval", || {
+                request_status(&nodes[SUPERVISOR].ledger, &request_id)
+                    == Some(RequestStatus::Approved)
+            })
+            .await;
+            set_requester_status(&consortium, &nodes, false);
+            restart_supervisor_workers(&context, &consortium, &mut nodes).await;
+            wait_until(&context, LIMIT, "the suspension", || {
+                !requester_active(&consortium, &nodes[REQUESTER].ledger)
+            })
+            .await;
+            let ledger = nodes[REQUESTER].ledger.clone();
+            let suspended_at = ledger.head().height;
+            wait_until(&context, LIMIT, "ten blocks", || {
+                ledger.head().height >= suspended_at + 10
+            })
+            .await;
+            assert_eq!(
+                request_status(&ledger, &request_id),
+                Some(RequestStatus::Approved)
+            );
+
+            // The supervisor crashes and restarts in the same window; the delivery still waits.
+            let supervisor = nodes.remove(SUPERVISOR);
+            supervisor.crash().await;
+            let restarted = start_node(&context, &oracle, &consortium, SUPERVISOR)
+                .await
+                .with_workers(&context, &consortium, SUPERVISOR, ApprovalPolicy::Manual);
+            nodes.insert(SUPERVISOR, restarted);
+            let restarted_at = ledger.head().height;
+            wait_until(&context, LIMIT, "ten blocks after the restart", || {
+                ledger.head().height >= restarted_at + 10
+            })
+            .await;
+            assert_eq!(
+                request_status(&ledger, &request_id),
+                Some(RequestStatus::Approved)
+            );
+
+            // Reinstated: delivered, exactly once, within 30 s of simulated time.
+            set_requester_status(&consortium, &nodes, true);
+            wait_until(
+                &context,
+                Duration::from_secs(30),
+                "the delivery after the reinstatement",
+                || {
+                    nodes.iter().all(|n| {
+                        request_status(&n.ledger, &request_id) == Some(RequestStatus::Delivered)
+                    })
+                },
+            )
+            .await;
+            let delivered_at = ledger.head().height;
+            wait_until(&context, LIMIT, "twenty more blocks", || {
+                ledger.head().height >= delivered_at + 20
+            })
+            .await;
+            let deliveries = receipts_of(&ledger, "deliver");
+            let succeeded: Vec<_> = deliveries.iter().filter(|(_, ok)| *ok).collect();
+            assert_eq!(
+                succeeded.len(),
+                1,
+                "exactly one Deliver succeeded: {deliveries:?}"
+            );
+            requester_opens(&consortium, &ledger, request_id);
+            let ledgers: Vec<_> = nodes.iter().map(|n| n.ledger.as_ref()).collect();
+            assert_agree(&ledgers);
+            context.stop(0, None).await.ok();
+        });
+    });
+}

@@ -12,6 +12,9 @@ use crate::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod size;
+pub use size::{check_deliverable, max_entry_bytes};
+
 /// The plaintext inside `Deliver.sealed` (JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,6 +112,19 @@ pub enum DeliveryError {
     /// The supervisor's copy of a record lacks a field the chain names.
     #[error("record {0}: the opened record does not carry every field named on the chain")]
     IncompleteRecord(RecordId),
+    /// A delivery of the record could take more than the request's size check allows it
+    /// ([`size::check_deliverable`]).
+    #[error(
+        "a delivery of the record could take {entry} bytes, over the {allowance} its sealed size \
+         allows: its values are written shorter than the supervisor writes them (a number such \
+         as 1e15 becomes 1000000000000000.0)"
+    )]
+    Undeliverable {
+        /// The most bytes its entry in a bundle can take.
+        entry: usize,
+        /// What its sealed size allows.
+        allowance: usize,
+    },
 }
 
 /// The fields a request discloses of a record: the requested ones it has, or all when the

@@ -19,7 +19,7 @@ use commonware_codec::{
 use commonware_cryptography::{Signer, Verifier};
 
 mod verify;
-pub use verify::{signatures_checked, verify_signatures, verify_signatures_of};
+pub use verify::{signatures_checked, signatures_verify, verify_signatures, verify_signatures_of};
 
 /// What a transaction does. Every variant is one row of the table in DESIGN §4.5.
 #[derive(Debug, Clone, PartialEq, Eq)]

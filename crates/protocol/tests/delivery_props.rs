@@ -10,8 +10,8 @@ use custodia_protocol::{
     OrgKeys, RecordId, RequestId,
     commitment::{FieldValue, OpenedField, canonical_json},
     delivery::{
-        DeliveryBundle, DeliveryError, build_bundle, disclosed_names, open_delivery, seal_bundle,
-        verify_bundle,
+        DeliveryBundle, DeliveryError, build_bundle, check_deliverable, disclosed_names,
+        max_entry_bytes, open_delivery, seal_bundle, verify_bundle,
     },
     hash::to_hex,
     record::{RecordError, RecordHeader, open_record, seal_record},
@@ -191,11 +191,26 @@ fn honest_flow(case: &Case) -> Result<Honest, TestCaseError> {
         };
         let fields = open_record(&c.chain, &c.supervisor.encryption, &header, &sealed.sealed)
             .map_err(|e| TestCaseError::fail(format!("the supervisor refuses: {e}")))?;
+        prop_assert!(
+            check_deliverable(&header, &fields, sealed.sealed.len()).is_ok(),
+            "an honest record is deliverable"
+        );
         opened.push((header.clone(), fields));
         headers.push(header);
     }
     let bundle = build_bundle(REQUEST, &case.requested, &opened)
         .map_err(|e| TestCaseError::fail(format!("build_bundle: {e}")))?;
+    // Whatever is disclosed, no entry is longer than the bound the supervisor checks.
+    for (entry, (header, fields)) in bundle.records.iter().zip(&opened) {
+        let bytes = serde_json::to_vec(entry).expect("entry").len();
+        let bound = max_entry_bytes(header, fields).expect("bound");
+        prop_assert!(
+            bytes <= bound,
+            "entry of {} bytes over its bound {}",
+            bytes,
+            bound
+        );
+    }
     let sealed = seal_bundle(
         &c.chain,
         &c.requester.identity_key(),
@@ -437,6 +452,60 @@ fn delivery_verification_accepts_exactly_the_honest_deliveries() {
             "{mutation:?} was never applied: the generator does not reach it"
         );
     }
+}
+
+// ---- records no delivery could carry ----------------------------------------------------------
+
+// A provider that writes its numbers shorter than serde_json does (`1e15` for
+// `1000000000000000.0`) seals fewer bytes than the supervisor's bundle takes: the request's
+// size check (sealed bytes) would pass and the delivery exceed `max_deliver_sealed_bytes`. The
+// supervisor finds it when it attests the record (DESIGN §6.5).
+#[test]
+fn a_record_whose_values_grow_when_rewritten_is_undeliverable() {
+    use custodia_protocol::{
+        record::RecordPayload,
+        seal::{RECORD_INFO, record_aad, seal},
+    };
+    let c = Consortium::new();
+    let record_id = RecordId([9; 16]);
+    let provider = c.provider.identity_key();
+    let sealed_with = |count: usize, short: bool| {
+        let value = FieldValue::Array(vec![json!(1e15); count]);
+        let fields = vec![OpenedField::new("readings", value)];
+        let commitment = custodia_protocol::commitment::record_commitment(
+            &record_id,
+            "meter",
+            &[fields[0].leaf()],
+        );
+        let mut payload = serde_json::to_string(&RecordPayload { fields }).unwrap();
+        if short {
+            payload = payload.replace("1000000000000000.0", "1e15");
+        }
+        let sealed = seal(
+            &c.supervisor.encryption_key(),
+            RECORD_INFO,
+            &record_aad(&c.chain, &record_id, &provider),
+            payload.as_bytes(),
+        )
+        .unwrap();
+        let header = RecordHeader {
+            record_id,
+            provider: provider.clone(),
+            kind: "meter".into(),
+            fields: vec!["readings".into()],
+            commitment,
+        };
+        let opened = open_record(&c.chain, &c.supervisor.encryption, &header, &sealed)
+            .expect("the record opens and matches its commitment");
+        check_deliverable(&header, &opened, sealed.len())
+    };
+    // Written as serde_json writes them: deliverable at any size.
+    assert!(sealed_with(20_000, false).is_ok());
+    // Written short: fine while the growth fits the record's allowance, refused past it.
+    assert!(sealed_with(100, true).is_ok());
+    let err = sealed_with(20_000, true).unwrap_err();
+    assert!(matches!(err, DeliveryError::Undeliverable { .. }), "{err}");
+    assert!(err.to_string().contains("1e15 becomes"), "{err}");
 }
 
 // ---- known bug --------------------------------------------------------------------------------

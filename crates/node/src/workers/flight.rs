@@ -58,6 +58,11 @@ impl InFlight {
             .is_some_and(|pending| pending.tx_id.is_some() && pending.valid_until >= next)
     }
 
+    /// `duty`'s entry, if it is in flight.
+    pub(super) fn get(&self, duty: &Duty) -> Option<Pending> {
+        self.by_duty.get(duty).copied()
+    }
+
     pub(super) fn duty_of(&self, tx_id: &Digest) -> Option<Duty> {
         self.by_tx.get(tx_id).copied()
     }

@@ -12,6 +12,7 @@
 
 pub mod duty;
 mod flight;
+mod redo;
 pub mod supervisor;
 
 use crate::{AdmitError, Ledger, config::ApprovalPolicy, ledger::Executed};
@@ -20,6 +21,7 @@ use custodia_protocol::{Body, Digest, IdentityKey, OrgKeys, Role, tx::TxError};
 use custodia_state::{Code, EventKind, Queries, RequestFilter, RequestStatus, StateError};
 use duty::Duty;
 use flight::{InFlight, Pending, parallel_map};
+use redo::{Redo, waits_for_reinstatement};
 use std::{
     collections::{HashSet, VecDeque},
     sync::Arc,
@@ -61,6 +63,8 @@ struct Worker {
     /// the chain takes minutes to include, and the worker keeps up with the feed.
     backlog: VecDeque<(Duty, u64)>,
     in_backlog: HashSet<Duty>,
+    /// Duties whose tx failed on the chain, and deliveries waiting for a reinstatement.
+    redo: Redo,
 }
 
 impl Worker {
@@ -79,6 +83,7 @@ impl Worker {
             pending: InFlight::default(),
             backlog: VecDeque::new(),
             in_backlog: HashSet::new(),
+            redo: Redo::default(),
         }
     }
 
@@ -165,22 +170,38 @@ impl Worker {
     /// Follows one executed block: ends the duties it completed, takes on the ones it created,
     /// and redoes the ones whose tx can no longer be included.
     fn on_block(&mut self, executed: &Executed) {
+        let mut new = Vec::new();
         for receipt in &executed.receipts {
-            if let Some(duty) = self.pending.duty_of(&receipt.tx_id) {
-                self.pending.remove(&duty);
-                if receipt.is_ok() {
-                    debug!(%duty, height = executed.height, "duty finalized");
-                } else {
-                    warn!(
-                        %duty,
-                        code = %receipt.code,
-                        message = %receipt.message,
-                        "the chain refused the duty's transaction; it is not retried until restart"
-                    );
-                }
+            let Some(duty) = self.pending.duty_of(&receipt.tx_id) else {
+                continue;
+            };
+            let Some(pending) = self.pending.get(&duty) else {
+                continue;
+            };
+            self.pending.remove(&duty);
+            if receipt.is_ok() {
+                debug!(%duty, height = executed.height, "duty finalized");
+                continue;
+            }
+            // A later window's tx, since this one is spent (DESIGN §7.6).
+            self.redo.failed(duty, pending.valid_until);
+            if waits_for_reinstatement(&receipt.code) {
+                info!(
+                    %duty,
+                    message = %receipt.message,
+                    "the requester is suspended; the delivery waits for its reinstatement"
+                );
+                self.redo.park(duty, pending.anchor);
+            } else {
+                warn!(
+                    %duty,
+                    code = %receipt.code,
+                    message = %receipt.message,
+                    "the chain refused the duty's transaction; making it again in the next window"
+                );
+                new.push((duty, pending.anchor));
             }
         }
-        let mut new = Vec::new();
         for event in &executed.events {
             let record = event.record_id;
             let request = event.request_id;
@@ -197,12 +218,21 @@ impl Worker {
                 EventKind::RecordAccepted | EventKind::RecordRejected => {
                     if let Some(id) = record {
                         self.pending.remove(&Duty::Attest(id));
+                        self.redo.forget(&Duty::Attest(id));
                     }
                 }
                 EventKind::RequestDelivered => {
                     if let Some(id) = request {
                         self.pending.remove(&Duty::Deliver(id));
+                        self.redo.forget(&Duty::Deliver(id));
                     }
+                }
+                EventKind::OrgReinstated if self.supervisor && self.redo.parked() > 0 => {
+                    info!(
+                        deliveries = self.redo.parked(),
+                        "an organisation was reinstated; resuming the deliveries waiting"
+                    );
+                    new.extend(self.redo.reinstated());
                 }
                 EventKind::DecisionApproved | EventKind::DecisionRejected
                     if event.actor.as_ref() == Some(&self.me) =>
@@ -215,8 +245,10 @@ impl Worker {
                 | EventKind::RequestExpired
                 | EventKind::RequestCancelled => {
                     if let Some(id) = request {
-                        self.pending.remove(&Duty::Decide(id));
-                        self.pending.remove(&Duty::Deliver(id));
+                        for duty in [Duty::Decide(id), Duty::Deliver(id)] {
+                            self.pending.remove(&duty);
+                            self.redo.forget(&duty);
+                        }
                     }
                 }
                 _ => {}
@@ -232,7 +264,7 @@ impl Worker {
     /// Shows the duties in flight and in the backlog in the node's metrics.
     fn report(&self) {
         if let Some(metrics) = self.ledger.metrics() {
-            metrics.set_worker(self.pending.len(), self.backlog.len());
+            metrics.set_worker(self.pending.len(), self.backlog.len(), self.redo.parked());
         }
     }
 
@@ -282,7 +314,7 @@ impl Worker {
         let read = self.ledger.query(|queries| {
             let mut read = Vec::with_capacity(duties.len());
             for (duty, anchor) in duties {
-                let valid_until = duty::valid_until(anchor, next, window);
+                let valid_until = duty::valid_until(anchor, self.redo.from(&duty, next), window);
                 let work = match duty {
                     Duty::Attest(record_id) => {
                         supervisor::submitted(queries, &record_id)?.map(Work::Attest)
@@ -360,8 +392,32 @@ impl Worker {
                 true
             }
             Err(AdmitError::Rejected(rejection)) if rejection.code == Code::DuplicateTx => {
-                // This window's tx is on the chain already (seen before a restart).
+                // This window's tx is on the chain already (seen before a restart): the duty is
+                // done if it succeeded, else made again in a later window.
                 self.pending.remove(&duty);
+                match self.ledger.query(|queries| Ok(queries.receipt(&tx_id)?)) {
+                    Ok(Some(receipt)) if !receipt.is_ok() => {
+                        self.redo.failed(duty, valid_until);
+                        if waits_for_reinstatement(&receipt.code) {
+                            self.redo.park(duty, anchor);
+                        } else {
+                            self.pending.insert(duty, retry);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(err) => {
+                        warn!(%duty, %err, "cannot read the duty's receipt; retrying at the next block");
+                        self.pending.insert(duty, retry);
+                    }
+                }
+                false
+            }
+            Err(AdmitError::Rejected(rejection))
+                if waits_for_reinstatement(rejection.code.as_str()) =>
+            {
+                info!(%duty, %rejection, "the requester is suspended; the delivery waits for its reinstatement");
+                self.pending.remove(&duty);
+                self.redo.park(duty, anchor);
                 false
             }
             Err(

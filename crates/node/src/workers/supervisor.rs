@@ -4,7 +4,7 @@
 
 use custodia_protocol::{
     Body, Digest, OrgKeys, Params, RecordId, RequestId,
-    delivery::{DeliveryError, build_bundle, seal_bundle_seeded},
+    delivery::{DeliveryError, build_bundle, check_deliverable, seal_bundle_seeded},
     record::{RecordError, check_kind_and_tags, open_record},
 };
 use custodia_state::{Queries, RecordRow, RecordStatus, RequestStatus, StateError};
@@ -70,9 +70,15 @@ pub fn attestation(chain: &Digest, keys: &OrgKeys, params: &Params, record: &Sub
     } else if let Err(err) = check_kind_and_tags(&row.kind, &row.tags) {
         Err(reason_of(&err))
     } else {
-        open_record(chain, &keys.encryption, &row.header(), sealed)
-            .map(|fields| fields.len())
+        let header = row.header();
+        open_record(chain, &keys.encryption, &header, sealed)
             .map_err(|err| reason_of(&err))
+            .and_then(|fields| {
+                // Refused now rather than approved and never deliverable (DESIGN §6.5).
+                check_deliverable(&header, &fields, sealed.len())
+                    .map(|()| fields.len())
+                    .map_err(|err| format!("{err} (delivery_too_large)"))
+            })
     };
     let (accepted, reason) = match verdict {
         Ok(count) => (

@@ -50,6 +50,13 @@ pub fn verify_signatures_of(txs: &[&Tx]) -> Vec<usize> {
     bad
 }
 
+/// Whether every signature of `txs` verifies, in one batch and nothing more: for a batch whose
+/// one bad signature condemns all of it (a peer's gossip, DESIGN §7.3).
+pub fn signatures_verify(txs: &[&Tx]) -> bool {
+    let payloads: Vec<Vec<u8>> = txs.iter().map(|tx| tx.signing_payload()).collect();
+    txs.is_empty() || batch_verifies(txs, &payloads, 0..txs.len())
+}
+
 /// Whether every signature of `txs[range]` verifies, in one batch.
 fn batch_verifies(txs: &[&Tx], payloads: &[Vec<u8>], range: std::ops::Range<usize>) -> bool {
     CHECKED_IN_BATCHES.fetch_add(range.len() as u64, std::sync::atomic::Ordering::Relaxed);
