@@ -28,7 +28,7 @@ const BOUND: Duration = Duration::from_secs(30);
 
 #[test]
 fn a_member_flooding_its_node_fills_only_its_share_and_the_others_are_finalized() {
-    for_seeds(&soak_seeds(&[1, 2, 3, 4, 5]), |seed| {
+    for_seeds(&soak_seeds(&(1..=10).collect::<Vec<_>>()), |seed| {
         runner(seed, Duration::from_secs(300)).start(|context| async move {
             let consortium = Arc::new(Consortium::new());
             let oracle = network(&context, consortium.public_keys(), RELIABLE).await;
