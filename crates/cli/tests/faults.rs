@@ -1,7 +1,9 @@
 //! Faults are loud (DESIGN §7.5), on real node processes: a node whose state database does not
 //! match its chain (here: restored from another run of the same organisation) halts its
 //! executor on the first block it cannot apply, and `custodia node` exits 1 with an `error:`
-//! line naming the block and the way out, instead of retrying forever with exit status 0.
+//! line naming the block and the way out, instead of retrying forever with exit status 0. And
+//! a node stopped on purpose (SIGTERM) exits 0 without an `ERROR` line: an alert on the log's
+//! errors must mean a fault.
 
 mod common;
 
@@ -44,27 +46,19 @@ fn wait_past(cwd: &Path, dir: &Path, height: u64) {
     }
 }
 
-/// SIGTERM, then waits for the exit.
-fn stop(mut node: Child) {
+/// SIGTERM, then waits for the exit; returns its status and stderr.
+fn stop(node: Child) -> (Option<i32>, String) {
     let pid = node.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    node.wait().unwrap();
+    let output = node.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    let copied = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(copied.success());
-}
-
-#[test]
-fn a_state_that_does_not_match_the_chain_halts_the_node_with_exit_1_and_the_reason() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cwd = tmp.path();
+/// `custodia init` of a supervisor in `cwd/a` and a genesis of it alone.
+fn lone_supervisor(cwd: &Path) -> std::path::PathBuf {
     let p2p = format!("127.0.0.1:{}", free_port());
     let api = format!("127.0.0.1:{}", free_port());
     custodia(
@@ -97,13 +91,50 @@ fn a_state_that_does_not_match_the_chain_halts_the_node_with_exit_1_and_the_reas
         ],
     )
     .ok();
+    cwd.join("a")
+}
+
+// Failed before: every part of the engine ending on the stop was logged as `ERROR a node
+// component stopped; shutting the engine down reason=gossip stopped`.
+#[test]
+fn a_node_stopped_by_sigterm_exits_0_and_logs_no_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let dir = lone_supervisor(cwd);
+    let node = start_node(&dir);
+    wait_past(cwd, &dir, 2);
+    let (code, stderr) = stop(node);
+    assert_eq!(code, Some(0), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("ERROR")).collect();
+    assert!(
+        errors.is_empty(),
+        "error lines on a clean stop: {errors:#?}"
+    );
+    assert!(stderr.contains("stopping on signal"), "{stderr}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+}
+
+#[test]
+fn a_state_that_does_not_match_the_chain_halts_the_node_with_exit_1_and_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    lone_supervisor(cwd);
     // The same organisation and chain, run twice: two histories of one genesis.
     let (a, b) = (cwd.join("a"), cwd.join("b"));
     copy_dir(&a, &b);
     for dir in [&a, &b] {
         let node = start_node(dir);
         wait_past(cwd, dir, 2);
-        stop(node);
+        let _ = stop(node);
     }
     // b's state replaced by a's, as a restore from the wrong backup would.
     for suffix in ["", "-wal", "-shm"] {

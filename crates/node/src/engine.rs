@@ -446,6 +446,11 @@ where
     let (why, _, _) = futures::future::select_all(parts).await;
     // A halted executor is why the others stop: say so, whichever was seen to stop first.
     let why = halted.get().cloned().unwrap_or(why);
+    // The node was told to stop (a signal): its parts end because of it, which is no fault.
+    if halted.get().is_none() && futures::FutureExt::now_or_never(context.stopped()).is_some() {
+        tracing::info!(first = %why, "the engine stopped with the node");
+        return Ok(());
+    }
     tracing::error!(reason = %why, "a node component stopped; shutting the engine down");
     Err(EngineError::Stopped(why))
 }
