@@ -25,15 +25,20 @@
 //! not happen. A failure keeps the devnet directory, with every node's `node.log`, and prints the
 //! warnings and errors of the logs; `CUSTODIA_CHAOS_KEEP=1` keeps it after a pass too.
 
+#[path = "chaos/api.rs"]
+mod api;
 #[path = "chaos/checks.rs"]
 mod checks;
 mod common;
 #[path = "chaos/load.rs"]
 mod load;
+#[path = "chaos/settle.rs"]
+mod settle;
 #[allow(dead_code)] // this binary uses only the devnet part
 #[path = "common/workflow.rs"]
 mod workflow;
 
+use api::*;
 use checks::*;
 use commonware_codec::Encode as _;
 use custodia_client::{
@@ -45,6 +50,7 @@ use custodia_protocol::{
     Digest, Genesis, OrgKeys, RecordId, RequestId, Tx, testing::submit_record,
 };
 use load::*;
+use settle::*;
 use std::{
     collections::{BTreeMap, BTreeSet, VecDeque},
     path::{Path, PathBuf},
@@ -144,103 +150,6 @@ fn schedule(seed: u64, rounds: u64) -> Vec<Round> {
         plan[at].victim = SUPERVISOR;
     }
     plan
-}
-
-/// Typed clients of the four nodes' APIs, on a runtime of the calling thread.
-struct Api {
-    rt: tokio::runtime::Runtime,
-    clients: Vec<(&'static str, Client)>,
-}
-
-impl Api {
-    fn new(dirs: &[(&'static str, PathBuf)]) -> Self {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let clients = dirs
-            .iter()
-            .map(|(org, dir)| {
-                let client = Client::from_org_dir(dir)
-                    .unwrap_or_else(|err| panic!("a client of {org}'s node: {err}"));
-                (*org, client)
-            })
-            .collect();
-        Self { rt, clients }
-    }
-
-    fn client(&self, org: &str) -> &Client {
-        &self
-            .clients
-            .iter()
-            .find(|(name, _)| *name == org)
-            .unwrap_or_else(|| panic!("no client of {org}"))
-            .1
-    }
-
-    fn on<T>(&self, future: impl std::future::Future<Output = T>) -> T {
-        self.rt.block_on(future)
-    }
-
-    fn height(&self, org: &str) -> Option<u64> {
-        self.on(self.client(org).status()).ok().map(|s| s.height)
-    }
-
-    /// Every node's height, or a panic naming the one that does not answer.
-    fn heights(&self) -> Vec<(&'static str, u64)> {
-        ORGS.iter()
-            .map(|org| {
-                let height = self
-                    .on(self.client(org).status())
-                    .unwrap_or_else(|err| panic!("{org}'s node does not answer status: {err}"))
-                    .height;
-                (*org, height)
-            })
-            .collect()
-    }
-
-    fn request(&self, org: &str, id: &RequestId) -> Option<RequestDetail> {
-        self.on(self.client(org).request(id)).ok()
-    }
-
-    fn all_records(&self, org: &str) -> Vec<RecordView> {
-        let mut all = Vec::new();
-        loop {
-            let filter = RecordFilter {
-                offset: Some(all.len() as u64),
-                limit: Some(1000),
-                ..RecordFilter::default()
-            };
-            let page = self
-                .on(self.client(org).records(&filter))
-                .unwrap_or_else(|err| panic!("records of {org}'s node: {err}"));
-            let done = page.records.len() < 1000;
-            all.extend(page.records);
-            if done {
-                return all;
-            }
-        }
-    }
-
-    fn all_requests(&self, org: &str, status: Option<RequestStatus>) -> Vec<RequestView> {
-        let mut all = Vec::new();
-        loop {
-            let filter = RequestFilter {
-                status,
-                offset: Some(all.len() as u64),
-                limit: Some(1000),
-                ..RequestFilter::default()
-            };
-            let page = self
-                .on(self.client(org).requests(&filter))
-                .unwrap_or_else(|err| panic!("requests of {org}'s node: {err}"));
-            let done = page.requests.len() < 1000;
-            all.extend(page.requests);
-            if done {
-                return all;
-            }
-        }
-    }
 }
 
 /// Keeps the test's directory when the test fails, and prints the warnings and errors of every
@@ -506,128 +415,4 @@ fn run_rounds(
         );
     }
     awaiting_supervisor
-}
-
-/// Settles the txs the load left pending: each is applied by now (its receipt joins `seen`)
-/// or unknown to every node (it was only in the mempool of a node killed before it passed it
-/// on); returns how many were lost so.
-fn settle_pending(
-    api: &Api,
-    pending: &[Pending],
-    seen: &mut BTreeMap<String, Receipt>,
-    started: Instant,
-) -> usize {
-    let mut lost = Vec::new();
-    for tx in pending {
-        let deadline = Instant::now() + SETTLE_LIMIT;
-        loop {
-            let status: Vec<_> = ORGS
-                .iter()
-                .map(|org| (*org, api.on(api.client(org).receipt(&tx.tx_id))))
-                .collect();
-            let applied = status.iter().find_map(|(_, s)| match s {
-                Ok(TxStatus::Applied(receipt)) => Some(receipt.clone()),
-                _ => None,
-            });
-            if let Some(receipt) = applied {
-                seen.entry(tx.tx_id.clone()).or_insert(receipt);
-                break;
-            }
-            if status.iter().all(|(_, s)| is_unknown(s)) {
-                lost.push(format!(
-                    "{} ({:?}) submitted to {} at {:.1}s",
-                    tx.tx_id,
-                    tx.what,
-                    tx.node,
-                    tx.at.duration_since(started).as_secs_f64()
-                ));
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "tx {} ({:?}) is neither applied nor gone after {SETTLE_LIMIT:?}: {status:?}",
-                tx.tx_id,
-                tx.what
-            );
-            std::thread::sleep(ms(250));
-        }
-    }
-    eprintln!(
-        "chaos: {} txs the client never saw a receipt of (taken by a node killed before it \
-         passed them on): {lost:?}",
-        lost.len()
-    );
-    lost.len()
-}
-
-/// Every request still pending: each approver still undecided approves now, waiting for the
-/// receipt (which joins `seen`).
-fn approve_the_rest(api: &Api, seen: &mut BTreeMap<String, Receipt>) {
-    let deadline = Instant::now() + SETTLE_LIMIT;
-    loop {
-        let pending = api.all_requests(SUPERVISOR, Some(RequestStatus::Pending));
-        if pending.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "requests still pending after {SETTLE_LIMIT:?} of approvals: {pending:?}"
-        );
-        for view in pending {
-            let Some(detail) = api.request(SUPERVISOR, &view.request_id) else {
-                continue;
-            };
-            for decision in detail.decisions {
-                if decision.decision != DecisionState::Pending {
-                    continue;
-                }
-                let approve = api.client(&decision.org).approve(
-                    &view.request_id,
-                    Some("approved after the chaos"),
-                    Wait::Finalized(Duration::from_secs(60)),
-                );
-                match api.on(approve) {
-                    Ok(tx) => {
-                        let receipt = tx.receipt.expect("a waited approval has its receipt");
-                        seen.entry(receipt.tx_id.clone()).or_insert(receipt);
-                    }
-                    Err(err) => eprintln!(
-                        "chaos: {} approving {} again later: {err}",
-                        decision.org, view.request_id
-                    ),
-                }
-            }
-        }
-        std::thread::sleep(ms(250));
-    }
-}
-
-/// Waits until no node has a record without a verdict or an approved request undelivered.
-fn wait_for_verdicts_and_deliveries(api: &Api) {
-    let undone = |org: &str| {
-        let records = api
-            .all_records(org)
-            .iter()
-            .filter(|r| r.status == RecordStatus::Submitted)
-            .count();
-        let requests = api.all_requests(org, Some(RequestStatus::Approved)).len();
-        (records, requests)
-    };
-    wait_until(
-        SETTLE_LIMIT,
-        || {
-            let undone: Vec<String> = ORGS
-                .iter()
-                .map(|org| {
-                    let (records, requests) = undone(org);
-                    format!(
-                        "{org}: {records} records without a verdict, {requests} approved \
-                         requests undelivered"
-                    )
-                })
-                .collect();
-            undone.join("; ")
-        },
-        || ORGS.iter().all(|org| undone(org) == (0, 0)),
-    );
 }

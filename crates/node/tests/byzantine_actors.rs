@@ -30,8 +30,8 @@ use commonware_consensus::{
     types::{Epoch, ViewDelta},
 };
 use commonware_cryptography::{Sha256, Signer as _};
-use commonware_runtime::{Clock, Runner as _, Supervisor as _};
-use custodia_node::{GatedScheme, Ledger, VoteGate, engine};
+use commonware_runtime::{Runner as _, Supervisor as _};
+use custodia_node::{GatedScheme, VoteGate, engine};
 use std::{sync::Arc, time::Duration};
 
 /// The faulty validator (member-c).
@@ -121,28 +121,9 @@ fn run(seed: u64, actor: Actor) {
             .start(votes),
         };
 
-        let start = context.current();
-        let mut honest = Vec::new();
-        let mut n = 0;
-        while context.current().duration_since(start).unwrap_or_default() < LOAD {
-            let node = &nodes[n as usize % FAULTY];
-            honest.extend(submit_records(&consortium, &node.ledger, 3, n));
-            n += 3;
-            context.sleep(Duration::from_millis(500)).await;
-        }
-        wait_applied_everywhere(&context, &nodes, &honest, BOUND, "the honest txs").await;
-        for node in &nodes {
-            assert_applied_ok(&node.ledger, &honest);
-        }
-        let ledgers: Vec<&Ledger> = nodes.iter().map(|n| &*n.ledger).collect();
-        assert!(assert_agree(&ledgers) > 0);
-        for mut node in nodes {
-            assert!(
-                futures::FutureExt::now_or_never(&mut node.handle).is_none(),
-                "an honest node stopped ({actor:?}, seed {seed})"
-            );
-            node.crash().await;
-        }
+        let honest = honest_load(&context, &consortium, &nodes, LOAD).await;
+        assert_honest_finalized(&context, &nodes, &honest, BOUND).await;
+        assert_running_and_stop(nodes, &format!("{actor:?}, seed {seed}")).await;
     });
 }
 

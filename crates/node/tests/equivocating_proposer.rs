@@ -333,21 +333,8 @@ fn run(seed: u64) {
         }
         let (byzantine, fork) = start_equivocator(&context, &oracle, &consortium).await;
 
-        let start = context.current();
-        let mut honest = Vec::new();
-        let mut n = 0;
-        while context.current().duration_since(start).unwrap_or_default() < LOAD {
-            let node = &nodes[n as usize % BYZANTINE];
-            honest.extend(submit_records(&consortium, &node.ledger, 3, n));
-            n += 3;
-            context.sleep(Duration::from_millis(500)).await;
-        }
-        wait_applied_everywhere(&context, &nodes, &honest, BOUND, "the honest txs").await;
-        for node in &nodes {
-            assert_applied_ok(&node.ledger, &honest);
-        }
-        let ledgers: Vec<&Ledger> = nodes.iter().map(|n| &*n.ledger).collect();
-        assert!(assert_agree(&ledgers) > 0);
+        let honest = honest_load(&context, &consortium, &nodes, LOAD).await;
+        assert_honest_finalized(&context, &nodes, &honest, BOUND).await;
         let forked = fork.forked.lock().unwrap().len();
         assert!(forked >= 2, "the leader equivocated in {forked} views");
         // The twins reached the honest validators' consensus: one verified and voted for B.
@@ -363,13 +350,7 @@ fn run(seed: u64) {
             voted > 0,
             "no honest validator verified a twin block ({forked} forks)"
         );
-        for mut node in nodes {
-            assert!(
-                futures::FutureExt::now_or_never(&mut node.handle).is_none(),
-                "an honest node stopped (seed {seed})"
-            );
-            node.crash().await;
-        }
+        assert_running_and_stop(nodes, &format!("seed {seed}")).await;
         byzantine.crash().await;
     });
 }

@@ -191,22 +191,9 @@ fn run(seed: u64, flood: Flood) {
         });
 
         // The honest load: 3 records every 500 ms through the nodes in turn.
-        let start = context.current();
-        let mut honest = Vec::new();
-        let mut n = 0;
-        while context.current().duration_since(start).unwrap_or_default() < attack {
-            let node = &nodes[n as usize % FLOODER];
-            honest.extend(submit_records(&consortium, &node.ledger, 3, n));
-            n += 3;
-            context.sleep(Duration::from_millis(500)).await;
-        }
+        let honest = honest_load(&context, &consortium, &nodes, attack).await;
         let _ = flooder.await;
-        wait_applied_everywhere(&context, &nodes, &honest, BOUND, "the honest txs").await;
-        for node in &nodes {
-            assert_applied_ok(&node.ledger, &honest);
-        }
-        let ledgers: Vec<&custodia_node::Ledger> = nodes.iter().map(|n| &*n.ledger).collect();
-        assert!(assert_agree(&ledgers) > 0);
+        assert_honest_finalized(&context, &nodes, &honest, BOUND).await;
 
         let flooder_name = ORG_NAMES[FLOODER];
         let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
@@ -241,13 +228,7 @@ fn run(seed: u64, flood: Flood) {
                 assert!(dropped[i] > 0, "node {i} dropped none of the flood");
             }
         }
-        for mut node in nodes {
-            assert!(
-                futures::FutureExt::now_or_never(&mut node.handle).is_none(),
-                "an honest node stopped"
-            );
-            node.crash().await;
-        }
+        assert_running_and_stop(nodes, &format!("{flood:?}, seed {seed}")).await;
     });
 }
 

@@ -53,14 +53,24 @@ async fn start(
         .with_workers(context, consortium, index, auto(index))
 }
 
-fn record_status(ledger: &Ledger, id: &RecordId) -> Option<RecordStatus> {
-    let state = ledger.state();
-    state.queries().record(id).expect("read").map(|r| r.status)
-}
-
-fn request_status(ledger: &Ledger, id: &RequestId) -> Option<RequestStatus> {
-    let state = ledger.state();
-    state.queries().request(id).expect("read").map(|r| r.status)
+/// member-c asks for the amount of `record_id` through `requester` (its node).
+fn ask_for_amount(consortium: &Consortium, requester: &Ledger, record_id: RecordId) -> RequestId {
+    let request_id = RequestId::random();
+    let body = Body::RequestShare {
+        request_id,
+        record_ids: vec![record_id],
+        fields: vec!["amount".into()],
+        purpose: "fraud check".into(),
+        ttl: 10_000,
+    };
+    let tx = Tx::sign(
+        &consortium.keys[REQUESTER].identity,
+        consortium.chain(),
+        requester.head().height + 100,
+        body,
+    );
+    requester.submit(tx).expect("request admitted");
+    request_id
 }
 
 /// Per body, the (succeeded, failed) receipts of the supervisor's txs on `ledger`'s chain.
@@ -147,22 +157,11 @@ fn run(seed: u64) {
             while requested < records.len()
                 && record_status(&requester, &records[requested].0) == Some(RecordStatus::Accepted)
             {
-                let request_id = RequestId::random();
-                let body = Body::RequestShare {
-                    request_id,
-                    record_ids: vec![records[requested].0],
-                    fields: vec!["amount".into()],
-                    purpose: "fraud check".into(),
-                    ttl: 10_000,
-                };
-                let tx = Tx::sign(
-                    &consortium.keys[REQUESTER].identity,
-                    consortium.chain(),
-                    requester.head().height + 100,
-                    body,
-                );
-                requester.submit(tx).expect("request admitted");
-                requests.push(request_id);
+                requests.push(ask_for_amount(
+                    &consortium,
+                    &requester,
+                    records[requested].0,
+                ));
                 requested += 1;
             }
             context.sleep(Duration::from_secs(1)).await;
@@ -183,22 +182,7 @@ fn run(seed: u64) {
         })
         .await;
         for (record_id, _) in &records[requested..] {
-            let request_id = RequestId::random();
-            let body = Body::RequestShare {
-                request_id,
-                record_ids: vec![*record_id],
-                fields: vec!["amount".into()],
-                purpose: "fraud check".into(),
-                ttl: 10_000,
-            };
-            let tx = Tx::sign(
-                &consortium.keys[REQUESTER].identity,
-                consortium.chain(),
-                requester.head().height + 100,
-                body,
-            );
-            requester.submit(tx).expect("request admitted");
-            requests.push(request_id);
+            requests.push(ask_for_amount(&consortium, &requester, *record_id));
         }
         let waited = context
             .current()

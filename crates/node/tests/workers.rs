@@ -84,16 +84,6 @@ async fn accepted_record(
     record_id
 }
 
-fn record_status(ledger: &Ledger, id: &RecordId) -> Option<RecordStatus> {
-    let state = ledger.state();
-    state.queries().record(id).expect("read").map(|r| r.status)
-}
-
-fn request_status(ledger: &Ledger, id: &RequestId) -> Option<RequestStatus> {
-    let state = ledger.state();
-    state.queries().request(id).expect("read").map(|r| r.status)
-}
-
 /// The requester asks for `amount` of `record_id`; returns the request id once pending.
 async fn request_amount(
     context: &deterministic::Context,

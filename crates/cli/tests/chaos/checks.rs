@@ -1,4 +1,4 @@
-//! Part of `tests/chaos.rs`.
+//! Part of `tests/chaos.rs`: what is checked at the end (one chain, the seen receipts, one verdict and one delivery each).
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! Part of `tests/chaos.rs`.
+//! Part of `tests/chaos.rs`: the client load (records, batches, requests and approvals) and what it saw.
 
 use super::*;
 

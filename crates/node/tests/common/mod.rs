@@ -15,8 +15,8 @@ use custodia_node::{
     engine::{self, Channels, Timing, channel},
     workers,
 };
-use custodia_protocol::{Digest, Genesis, OrgKeys, Params, Tx, testing};
-use custodia_state::Receipt;
+use custodia_protocol::{Digest, Genesis, OrgKeys, Params, RecordId, RequestId, Tx, testing};
+use custodia_state::{Receipt, RecordStatus, RequestStatus};
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
     path::PathBuf,
@@ -479,4 +479,63 @@ pub fn assert_agree(nodes: &[&Ledger]) -> u64 {
         }
     }
     height
+}
+
+/// The honest load of the scenarios with one faulty validator: 3 records every 500 ms for
+/// `load`, through the `nodes` in turn; returns their tx ids.
+pub async fn honest_load(
+    context: &deterministic::Context,
+    consortium: &Consortium,
+    nodes: &[SimNode],
+    load: Duration,
+) -> Vec<Digest> {
+    let start = context.current();
+    let mut honest = Vec::new();
+    let mut n = 0;
+    while context.current().duration_since(start).unwrap_or_default() < load {
+        let node = &nodes[n as usize % nodes.len()];
+        honest.extend(submit_records(consortium, &node.ledger, 3, n));
+        n += 3;
+        context.sleep(Duration::from_millis(500)).await;
+    }
+    honest
+}
+
+/// Asserts every tx of `honest` succeeded on every node within `bound` and the nodes agree
+/// on at least one block.
+pub async fn assert_honest_finalized(
+    context: &deterministic::Context,
+    nodes: &[SimNode],
+    honest: &[Digest],
+    bound: Duration,
+) {
+    wait_applied_everywhere(context, nodes, honest, bound, "the honest txs").await;
+    for node in nodes {
+        assert_applied_ok(&node.ledger, honest);
+    }
+    let ledgers: Vec<&Ledger> = nodes.iter().map(|n| &*n.ledger).collect();
+    assert!(assert_agree(&ledgers) > 0);
+}
+
+/// Asserts no node of `nodes` stopped (`what` names the run), then stops them.
+pub async fn assert_running_and_stop(nodes: Vec<SimNode>, what: &str) {
+    for mut node in nodes {
+        assert!(
+            futures::FutureExt::now_or_never(&mut node.handle).is_none(),
+            "an honest node stopped ({what})"
+        );
+        node.crash().await;
+    }
+}
+
+/// The status of record `id` in `ledger`'s state.
+pub fn record_status(ledger: &Ledger, id: &RecordId) -> Option<RecordStatus> {
+    let state = ledger.state();
+    state.queries().record(id).expect("read").map(|r| r.status)
+}
+
+/// The status of request `id` in `ledger`'s state.
+pub fn request_status(ledger: &Ledger, id: &RequestId) -> Option<RequestStatus> {
+    let state = ledger.state();
+    state.queries().request(id).expect("read").map(|r| r.status)
 }
