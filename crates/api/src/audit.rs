@@ -1,7 +1,7 @@
 //! The audit trail (DESIGN §1.1 step 7): who submitted, requested, approved, rejected and
 //! received what, and when, in pages.
 
-use crate::{RecordId, RequestId};
+use crate::{ProposalId, RecordId, RequestId};
 use serde::{Deserialize, Serialize};
 
 /// One entry of the audit trail (a chain event, organisations by name).
@@ -34,6 +34,10 @@ pub struct AuditEntry {
     pub request_id: Option<RequestId>,
     /// A reason or a short description.
     pub detail: String,
+    /// The governance proposal concerned (`prop_…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::proposal_id_or_null))]
+    pub proposal_id: Option<ProposalId>,
 }
 
 /// `GET /v1/audit`: one page of the trail, oldest first.

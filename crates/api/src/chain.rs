@@ -44,34 +44,6 @@ pub struct MempoolStatus {
     pub bytes: u64,
 }
 
-/// One organisation of the consortium.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Org {
-    /// Its name.
-    pub name: String,
-    /// Its role.
-    pub role: Role,
-    /// Ed25519 identity key (hex).
-    pub identity_key: String,
-    /// X25519 encryption key (hex).
-    pub encryption_key: String,
-    /// p2p address `host:port`.
-    pub p2p: String,
-    /// REST API address `host:port`.
-    pub api: String,
-    /// False once the supervisor suspended it.
-    pub active: bool,
-}
-
-/// `GET /v1/orgs`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Orgs {
-    /// Every organisation, in genesis order.
-    pub orgs: Vec<Org>,
-}
-
 /// The outcome of one tx in a finalized block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

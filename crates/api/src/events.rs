@@ -59,6 +59,10 @@ pub struct ChainEvent {
     pub request_id: Option<RequestId>,
     /// A reason or a short description.
     pub detail: String,
+    /// The governance proposal concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::proposal_id_or_null))]
+    pub proposal_id: Option<crate::ProposalId>,
 }
 
 /// One item of `GET /v1/events`, as the client reads it.

@@ -20,6 +20,8 @@ mod error;
 pub mod events;
 mod integer;
 pub mod limits;
+mod orgs;
+mod proposals;
 mod records;
 mod requests;
 #[cfg(feature = "openapi")]
@@ -28,15 +30,22 @@ mod text;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
 pub use chain::{
-    BatchAccepted, BatchRejection, BlockView, Health, HeightPath, MempoolStatus, Org, Orgs,
-    Receipt, Status, TxAccepted, TxPath, TxStatus, TxsAccepted,
+    BatchAccepted, BatchRejection, BlockView, Health, HeightPath, MempoolStatus, Receipt, Status,
+    TxAccepted, TxPath, TxStatus, TxsAccepted,
 };
-pub use custodia_protocol::{RecordId, RequestId};
+pub use custodia_protocol::{ProposalId, RecordId, RequestId};
 pub use error::{ErrorBody, ErrorDetail};
 pub use events::{BlockEvent, ChainEvent, Event, LaggedEvent};
+pub use orgs::{
+    KeyRotation, KeyRotationTx, Org, OrgKey, OrgPath, OrgTx, Orgs, Reinstatement, Suspension,
+};
+pub use proposals::{
+    NewMember, NewProposal, ParamValues, ProposalFilter, ProposalPage, ProposalPath, ProposalTx,
+    ProposalView, ProposalVote, ProposedChange,
+};
 pub use records::{Fields, NewRecord, RecordFilter, RecordPage, RecordPath, RecordTx, RecordView};
 pub use requests::{
     Approval, Decision, DeliveryView, Fetched, FetchedRecord, NewRequest, Refusal, RequestDetail,
     RequestFilter, RequestPage, RequestPath, RequestTx, RequestView, WaitQuery, Withdrawal,
 };
-pub use text::{DecisionState, RecordStatus, RequestStatus, Role};
+pub use text::{DecisionState, Membership, ProposalStatus, RecordStatus, RequestStatus, Role};

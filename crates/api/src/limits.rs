@@ -21,6 +21,8 @@ pub const MAX_TIMEOUT_SECS: u64 = 600;
 pub const RECORD_ID_PATTERN: &str = "^rec_[0-9a-fA-F]{32}$";
 /// `req_` and 32 hex digits (either case; ids are shown in lowercase).
 pub const REQUEST_ID_PATTERN: &str = "^req_[0-9a-fA-F]{32}$";
+/// A proposal id: `prop_` and 32 hex digits (either case; shown in lowercase).
+pub const PROPOSAL_ID_PATTERN: &str = "^prop_[0-9a-fA-F]{32}$";
 /// A tx id: 64 hex digits (either case; shown in lowercase).
 pub const TX_ID_PATTERN: &str = "^[0-9a-fA-F]{64}$";
 /// An organisation name: 1 to 64 of `[a-z0-9._-]`, starting with a letter or a digit.

@@ -28,6 +28,13 @@ fn request_id_builder() -> ObjectBuilder {
     text(REQUEST_ID_PATTERN, "A request id: `req_` and 32 hex digits")
 }
 
+fn proposal_id_builder() -> ObjectBuilder {
+    text(
+        PROPOSAL_ID_PATTERN,
+        "A proposal id: `prop_` and 32 hex digits",
+    )
+}
+
 fn name_builder() -> ObjectBuilder {
     text(NAME_PATTERN, "1 to 64 of `[A-Za-z0-9_.-]`")
 }
@@ -57,6 +64,16 @@ pub fn request_id() -> Schema {
 /// A request id, or null.
 pub fn request_id_or_null() -> Schema {
     or_null(request_id_builder(), Type::String)
+}
+
+/// A proposal id.
+pub fn proposal_id() -> Schema {
+    proposal_id_builder().into()
+}
+
+/// A proposal id, or null.
+pub fn proposal_id_or_null() -> Schema {
+    or_null(proposal_id_builder(), Type::String)
 }
 
 /// A tx id (64 hex digits).
@@ -152,6 +169,27 @@ fn integer(minimum: u64, maximum: u64) -> ObjectBuilder {
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
         .minimum(Some(minimum as f64))
         .maximum(Some(maximum as f64))
+}
+
+/// A governed ttl (`max_request_ttl`, `max_proposal_ttl`): 1 to 10,000,000 blocks, or null.
+pub fn governed_ttl_or_null() -> Schema {
+    or_null(
+        integer(1, custodia_protocol::genesis::MAX_REQUEST_TTL_BOUND),
+        Type::Integer,
+    )
+}
+
+/// `governance_percent`: 0 to 99, or null.
+pub fn percent_or_null() -> Schema {
+    or_null(integer(0, 99), Type::Integer)
+}
+
+/// `true`, the only value the field takes.
+pub fn always_true() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::Boolean)
+        .enum_values(Some([true]))
+        .into()
 }
 
 /// A page's size: 1 to 1,000 (default 100).

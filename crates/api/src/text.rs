@@ -101,3 +101,31 @@ text_enum!(
         Rejected = "rejected",
     }
 );
+
+text_enum!(
+    /// Where a governance proposal stands.
+    ProposalStatus, "proposal status" {
+        /// Open for votes.
+        Open = "open",
+        /// It reached its quorum; its change is made or scheduled.
+        Enacted = "enacted",
+        /// It can no longer reach its quorum.
+        Rejected = "rejected",
+        /// Its ttl ran out.
+        Expired = "expired",
+    }
+);
+
+text_enum!(
+    /// Where an organisation stands in the consortium.
+    Membership, "membership" {
+        /// A member.
+        Member = "member",
+        /// Its addition is enacted, not yet in effect.
+        Admitted = "admitted",
+        /// Its removal is enacted, not yet in effect.
+        Leaving = "leaving",
+        /// Removed: history only.
+        Removed = "removed",
+    }
+);

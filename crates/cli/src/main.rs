@@ -42,6 +42,10 @@ enum Command {
     Request(cmd::request::Args),
     /// Show the audit trail: who submitted, requested, approved and received what, when.
     Audit(cmd::audit::Args),
+    /// List the organisations; the supervisor suspends and reinstates members.
+    Org(cmd::org::Args),
+    /// Rotate this organisation's encryption key.
+    Keys(cmd::keys::Args),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +63,8 @@ fn main() -> ExitCode {
         Command::Record(args) => cmd::record::run(args, &cli.global),
         Command::Request(args) => cmd::request::run(args, &cli.global),
         Command::Audit(args) => cmd::audit::run(args, &cli.global),
+        Command::Org(args) => cmd::org::run(args, &cli.global),
+        Command::Keys(args) => cmd::keys::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -71,7 +71,7 @@ impl Chain {
         let ctx = ApiContext {
             ledger: self.ledger.clone(),
             org: ORG_NAMES[org].into(),
-            keys: Arc::new(self.keys[org].clone()),
+            keys: Arc::new(custodia_node::Keyring::in_memory(self.keys[org].clone())),
             token: TOKEN.into(),
             peers: Arc::new(|| 3),
             metrics: Arc::new(String::new),
@@ -564,7 +564,9 @@ async fn an_org_dir_written_by_the_node_config_leads_to_its_api() {
     let ctx = ApiContext {
         ledger: chain.ledger.clone(),
         org: "member-a".into(),
-        keys: Arc::new(chain.keys[MEMBER_A].clone()),
+        keys: Arc::new(custodia_node::Keyring::in_memory(
+            chain.keys[MEMBER_A].clone(),
+        )),
         token: TOKEN.into(),
         peers: Arc::new(|| 0),
         metrics: Arc::new(String::new),

@@ -14,7 +14,7 @@ use custodia_protocol::{
     tx::{signatures_verify, verify_signatures_of},
 };
 use custodia_state::{
-    Code, Event, Precheck, Queries, Receipt, Rejection, State, StateError, StateReader,
+    Code, Event, EventKind, Precheck, Queries, Receipt, Rejection, State, StateError, StateReader,
 };
 use std::{
     collections::HashSet,
@@ -92,7 +92,7 @@ impl Ledger {
         };
         let (executed, _) = broadcast::channel(EXECUTED_FEED_CAPACITY);
         let mempool = Mempool::for_chain(limits, &genesis);
-        Ok(Arc::new(Self {
+        let ledger = Arc::new(Self {
             chain: genesis.digest(),
             genesis,
             state_path,
@@ -102,7 +102,27 @@ impl Ledger {
             executed,
             gossip: Mutex::new(None),
             metrics: OnceLock::new(),
-        }))
+        });
+        ledger.share_mempool();
+        Ok(ledger)
+    }
+
+    /// Shares the mempool among the organisations the state has now, removed ones excepted
+    /// (DESIGN §7.2): at start, and after a block that admitted or removed one.
+    fn share_mempool(&self) {
+        let orgs = match lock(&self.state).queries().orgs() {
+            Ok(orgs) => orgs,
+            Err(err) => {
+                tracing::warn!(%err, "cannot read the organisations; the mempool shares stay");
+                return;
+            }
+        };
+        let names = orgs
+            .into_iter()
+            .filter(|org| org.membership != custodia_state::Membership::Removed)
+            .map(|org| (org.identity_key, org.name))
+            .collect();
+        lock(&self.mempool).share_among(names);
     }
 
     /// The chain's genesis.
@@ -361,6 +381,15 @@ impl Ledger {
     /// Records an applied block: moves the head, drops its txs and the expired ones from the
     /// mempool, and publishes it.
     pub(crate) fn applied(&self, head: Head, tx_ids: &[Digest], executed: Executed) {
+        let membership = executed.events.iter().any(|e| {
+            matches!(
+                e.kind,
+                EventKind::ProposalEnacted | EventKind::MemberAdmitted | EventKind::MemberRemoved
+            )
+        });
+        if membership {
+            self.share_mempool();
+        }
         {
             let mut mempool = lock(&self.mempool);
             mempool.remove_applied(tx_ids);

@@ -16,6 +16,7 @@ pub mod config;
 pub mod engine;
 pub mod executor;
 pub mod gossip;
+pub mod keyring;
 pub mod ledger;
 pub mod mempool;
 pub mod metrics;
@@ -25,6 +26,7 @@ pub mod vote_gate;
 pub mod workers;
 
 pub use block::{ChainBlock, ChainBlockCfg};
+pub use keyring::Keyring;
 pub use ledger::{Executed, Head, Ledger};
 pub use mempool::{AdmitError, Mempool, MempoolLimits, PeerFault, Signature};
 pub use vote_gate::{GatedScheme, VoteGate};

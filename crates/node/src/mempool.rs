@@ -170,7 +170,8 @@ struct Held {
     bytes: usize,
 }
 
-/// How the pool is shared: each organisation of the genesis may hold `1/n` of each bound.
+/// How the pool is shared: each organisation of the chain (not removed) may hold `1/n` of each
+/// bound; `n` follows the organisations as they are admitted and removed.
 struct Shares {
     names: HashMap<IdentityKey, String>,
     max_txs: usize,
@@ -189,13 +190,23 @@ impl Shares {
                     .collect()
             })
             .unwrap_or_default();
-        let n = names.len().max(1);
-        Self {
-            max_txs: limits.max_txs.div_ceil(n),
-            max_bytes: limits.max_bytes.div_ceil(n),
-            names,
+        let mut shares = Self {
+            max_txs: 0,
+            max_bytes: 0,
+            names: HashMap::new(),
             held: HashMap::new(),
-        }
+        };
+        shares.share_among(limits, names);
+        shares
+    }
+
+    /// Shares the bounds among `names` (what is held stays; a share now smaller than what
+    /// its signer holds takes nothing more until blocks drain it).
+    fn share_among(&mut self, limits: MempoolLimits, names: HashMap<IdentityKey, String>) {
+        let n = names.len().max(1);
+        self.max_txs = limits.max_txs.div_ceil(n);
+        self.max_bytes = limits.max_bytes.div_ceil(n);
+        self.names = names;
     }
 
     fn signers(&self) -> usize {
@@ -263,6 +274,11 @@ impl Mempool {
         Self::shared(limits, Some(genesis))
     }
 
+    /// Shares the pool among the organisations `names` (by identity key) from now on.
+    pub fn share_among(&mut self, names: HashMap<IdentityKey, String>) {
+        self.shares.share_among(self.limits, names);
+    }
+
     fn shared(limits: MempoolLimits, genesis: Option<&Genesis>) -> Self {
         Self {
             shares: Shares::new(limits, genesis),
@@ -298,6 +314,11 @@ impl Mempool {
     /// Whether the tx with this id is held.
     pub fn contains(&self, id: &Digest) -> bool {
         self.by_id.contains_key(id)
+    }
+
+    /// Whether any tx held satisfies `test` (a scan of the whole pool: for rare questions).
+    pub fn holds_any(&self, test: impl Fn(&Tx) -> bool) -> bool {
+        self.by_id.values().any(|entry| test(&entry.tx))
     }
 
     /// Admits `tx` for inclusion at `height` or later: stateless checks (signature included),

@@ -3,6 +3,7 @@
 //! until SIGINT or SIGTERM.
 
 use crate::{
+    Keyring,
     api::{self, ApiContext},
     config::{ApiTransport, NEW_VALIDATOR_FILE, NodeConfig},
     engine::{self, Channels, Timing, channel},
@@ -205,8 +206,8 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
             .with_catch_panics(false),
     );
     runtime.start(|context| async move {
-        let keys = Arc::new(keys);
         let signer = keys.identity.clone();
+        let keys = Arc::new(Keyring::new(keys, config.key.clone()));
         let network_config = p2p::config(
             signer.clone(),
             config.p2p_listen,

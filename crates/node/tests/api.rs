@@ -78,7 +78,7 @@ impl Node {
         let app = router(ApiContext {
             ledger: ledger.clone(),
             org: "member-a".into(),
-            keys: Arc::new(keys[MEMBER_A].clone()),
+            keys: Arc::new(custodia_node::Keyring::in_memory(keys[MEMBER_A].clone())),
             token: TOKEN.into(),
             peers: Arc::new(|| 3),
             metrics: Arc::new(|| "custodia_applied_height 0\n".into()),
@@ -542,7 +542,9 @@ async fn serve_answers_over_tcp() {
     let ctx = ApiContext {
         ledger: node.ledger.clone(),
         org: "member-a".into(),
-        keys: Arc::new(node.keys[MEMBER_A].clone()),
+        keys: Arc::new(custodia_node::Keyring::in_memory(
+            node.keys[MEMBER_A].clone(),
+        )),
         token: TOKEN.into(),
         peers: Arc::new(|| 0),
         metrics: Arc::new(String::new),

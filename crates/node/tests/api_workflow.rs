@@ -108,7 +108,7 @@ impl Chain {
             app: router(ApiContext {
                 ledger: self.ledger.clone(),
                 org: ORG_NAMES[org].into(),
-                keys: Arc::new(self.keys[org].clone()),
+                keys: Arc::new(custodia_node::Keyring::in_memory(self.keys[org].clone())),
                 token: TOKEN.into(),
                 peers: Arc::new(|| 3),
                 metrics: Arc::new(String::new),
@@ -495,4 +495,41 @@ async fn a_rejected_request_fetches_as_409_rejected_with_the_reason() {
         .await
         .error(StatusCode::CONFLICT, "rejected");
     assert!(message.contains("not a lawful purpose"), "{message}");
+}
+
+// Found by schemathesis: a second rotation while the first one's RotateKeys still waited in the
+// mempool announced the same key again (taken for a crashed rotation), and its tx failed
+// `key_reused` in the block. Each call now rotates once: the second makes the next key.
+#[tokio::test]
+async fn two_rotations_in_a_row_each_announce_a_key_of_their_own() {
+    let chain = Chain::new();
+    let member = chain.node(MEMBER_A);
+    let first = member
+        .post("/v1/keys/rotate", json!({"encryption": true}))
+        .await
+        .ok(StatusCode::ACCEPTED);
+    let second = member
+        .post("/v1/keys/rotate", json!({"encryption": true}))
+        .await
+        .ok(StatusCode::ACCEPTED);
+    assert_ne!(first["encryption_key"], second["encryption_key"]);
+    let receipts = chain.apply_mempool();
+    assert_eq!(receipts.len(), 2);
+    for receipt in &receipts {
+        assert!(receipt.is_ok(), "{receipt:?}");
+    }
+    let orgs = member.get("/v1/orgs").await.ok(StatusCode::OK);
+    let me = &orgs["orgs"][MEMBER_A];
+    assert_eq!(me["encryption_key"], second["encryption_key"]);
+    let keys: Vec<&Value> = me["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kind"] == "encryption")
+        .collect();
+    assert_eq!(keys.len(), 3, "{me}");
+    member
+        .post("/v1/keys/rotate", json!({"encryption": false}))
+        .await
+        .error(StatusCode::BAD_REQUEST, "unsupported_rotation");
 }

@@ -310,6 +310,9 @@ async fn start_equivocator(
     )
     .expect("start engine");
     let node = SimNode {
+        keys: Arc::new(custodia_node::Keyring::in_memory(
+            consortium.keys[BYZANTINE].clone(),
+        )),
         ledger,
         handle,
         vote_gate,

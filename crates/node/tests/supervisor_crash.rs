@@ -50,7 +50,7 @@ async fn start(
 ) -> SimNode {
     start_node(context, oracle, consortium, index)
         .await
-        .with_workers(context, consortium, index, auto(index))
+        .with_workers(context, index, auto(index))
 }
 
 /// member-c asks for the amount of `record_id` through `requester` (its node).

@@ -30,7 +30,7 @@ async fn consortium_with_workers(
     let mut nodes = Vec::new();
     for i in 0..VALIDATORS {
         let node = start_node(context, &oracle, consortium, i).await;
-        nodes.push(node.with_workers(context, consortium, i, policy(auto, i)));
+        nodes.push(node.with_workers(context, i, policy(auto, i)));
     }
     (nodes, oracle)
 }
@@ -322,7 +322,7 @@ fn a_supervisor_crashed_between_the_last_approval_and_the_delivery_delivers_once
             // Restarted, it finds the approved request in its state and delivers it, once.
             let restarted = start_node(&context, &oracle, &consortium, SUPERVISOR)
                 .await
-                .with_workers(&context, &consortium, SUPERVISOR, ApprovalPolicy::Manual);
+                .with_workers(&context, SUPERVISOR, ApprovalPolicy::Manual);
             nodes.insert(SUPERVISOR, restarted);
             wait_until(&context, LIMIT, "the delivery after the restart", || {
                 nodes.iter().all(|n| {
@@ -351,8 +351,13 @@ fn a_supervisor_crashed_between_the_last_approval_and_the_delivery_delivers_once
 fn set_requester_status(consortium: &Consortium, nodes: &[SimNode], active: bool) {
     let ledger = &nodes[SUPERVISOR].ledger;
     let body = Body::SetOrgStatus {
-        org: consortium.keys[REQUESTER].identity_key(),
+        org: custodia_protocol::OrgId(REQUESTER as u32),
         active,
+        reason: if active {
+            String::new()
+        } else {
+            "overdue audit".into()
+        },
     };
     ledger
         .submit(signed(consortium, SUPERVISOR, ledger, body))
@@ -367,18 +372,13 @@ fn requester_active(consortium: &Consortium, ledger: &Ledger) -> bool {
 }
 
 /// Restarts the supervisor's role workers (its node keeps running).
-async fn restart_supervisor_workers(
-    context: &deterministic::Context,
-    consortium: &Consortium,
-    nodes: &mut Vec<SimNode>,
-) {
+async fn restart_supervisor_workers(context: &deterministic::Context, nodes: &mut Vec<SimNode>) {
     let mut supervisor = nodes.remove(SUPERVISOR);
     if let Some(workers) = supervisor.workers.take() {
         workers.abort();
         let _ = workers.await;
     }
-    let supervisor =
-        supervisor.with_workers(context, consortium, SUPERVISOR, ApprovalPolicy::Manual);
+    let supervisor = supervisor.with_workers(context, SUPERVISOR, ApprovalPolicy::Manual);
     nodes.insert(SUPERVISOR, supervisor);
 }
 
@@ -411,7 +411,7 @@ fn a_delivery_to_a_suspended_requester_is_made_once_it_is_reinstated_even_across
             })
             .await;
             set_requester_status(&consortium, &nodes, false);
-            restart_supervisor_workers(&context, &consortium, &mut nodes).await;
+            restart_supervisor_workers(&context, &mut nodes).await;
             wait_until(&context, LIMIT, "the suspension", || {
                 !requester_active(&consortium, &nodes[REQUESTER].ledger)
             })
@@ -432,7 +432,7 @@ fn a_delivery_to_a_suspended_requester_is_made_once_it_is_reinstated_even_across
             supervisor.crash().await;
             let restarted = start_node(&context, &oracle, &consortium, SUPERVISOR)
                 .await
-                .with_workers(&context, &consortium, SUPERVISOR, ApprovalPolicy::Manual);
+                .with_workers(&context, SUPERVISOR, ApprovalPolicy::Manual);
             nodes.insert(SUPERVISOR, restarted);
             let restarted_at = ledger.head().height;
             wait_until(&context, LIMIT, "ten blocks after the restart", || {

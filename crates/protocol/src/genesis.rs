@@ -197,14 +197,17 @@ fn check_param_bounds(params: &Params) -> Result<(), GenesisError> {
         "blocks",
         String::new(),
     )?;
-    within(
-        "max_request_ttl",
-        params.max_request_ttl,
-        1,
-        MAX_REQUEST_TTL_BOUND,
-        "blocks",
-        String::new(),
-    )?;
+    for param in crate::GovernedParam::ALL {
+        let range = param.range();
+        within(
+            param.as_str(),
+            param.get(params),
+            *range.start(),
+            *range.end(),
+            param.unit(),
+            String::new(),
+        )?;
+    }
     within(
         "max_block_txs",
         params.max_block_txs,
@@ -416,11 +419,13 @@ impl Write for Params {
         self.max_request_ttl.write(buf);
         self.max_block_txs.write(buf);
         self.max_block_bytes.write(buf);
+        self.max_proposal_ttl.write(buf);
+        self.governance_percent.write(buf);
     }
 }
 
 impl FixedSize for Params {
-    const SIZE: usize = 6 * u64::SIZE;
+    const SIZE: usize = 8 * u64::SIZE;
 }
 
 impl Read for Params {
@@ -433,6 +438,8 @@ impl Read for Params {
             max_request_ttl: u64::read(buf)?,
             max_block_txs: u64::read(buf)?,
             max_block_bytes: u64::read(buf)?,
+            max_proposal_ttl: u64::read(buf)?,
+            governance_percent: u64::read(buf)?,
         })
     }
 }

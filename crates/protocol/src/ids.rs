@@ -1,4 +1,5 @@
-//! Record and request identifiers: 16 random bytes, shown as `rec_<32 hex>` and `req_<32 hex>`.
+//! Record and request identifiers: 16 random bytes, shown as `rec_<32 hex>` and `req_<32 hex>`;
+//! organisation ids: a number fixed when the organisation is admitted.
 
 use bytes::BufMut;
 use commonware_codec::{Buf, Error as CodecError, FixedSize, Read, Write};
@@ -132,6 +133,41 @@ define_id!(
     "req_",
     "request",
     "Identifies a share request on the chain."
+);
+
+/// An organisation's stable id: its position in the genesis, or for one admitted later the
+/// number of organisations before it (DESIGN §4.4). It never changes, whatever keys rotate.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct OrgId(pub u32);
+
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Write for OrgId {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.0.write(buf);
+    }
+}
+
+impl Read for OrgId {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self(u32::read_cfg(buf, &())?))
+    }
+}
+
+impl FixedSize for OrgId {
+    const SIZE: usize = u32::SIZE;
+}
+
+define_id!(
+    ProposalId,
+    "prop_",
+    "proposal",
+    "Identifies a governance proposal on the chain."
 );
 
 #[cfg(test)]

@@ -74,13 +74,19 @@ impl fmt::Debug for EncryptionSecret {
     }
 }
 
-/// Both secrets of an organisation.
+/// An organisation's keyring: its identity secret, its newest encryption secret and the
+/// encryption secrets it rotated away from (DESIGN §6.6), which still open what was sealed to
+/// them before the rotation.
 #[derive(Clone)]
 pub struct OrgKeys {
     /// Signs txs and votes, authenticates p2p connections.
     pub identity: IdentitySecret,
-    /// Opens sealed records (supervisor) and deliveries (requester).
+    /// The newest encryption secret: what [`OrgKeys::rotate_encryption`] last made (or the
+    /// first one). The chain's key for the organisation is this one or, until a `RotateKeys`
+    /// applies, one of `retired`.
     pub encryption: EncryptionSecret,
+    /// Older encryption secrets, oldest first; kept so sealed payloads of before a rotation open.
+    pub retired: Vec<EncryptionSecret>,
 }
 
 /// Shows the public keys, never the secrets.
@@ -97,6 +103,7 @@ impl fmt::Debug for OrgKeys {
                 "encryption_key",
                 &format_args!("{}", hex::encode(self.encryption_key().0)),
             )
+            .field("retired", &self.retired.len())
             .finish()
     }
 }
@@ -128,6 +135,8 @@ impl fmt::Debug for DeliverySeedKey {
 struct OrgKeyFile {
     identity_secret: String,
     encryption_secret: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    retired_encryption_secrets: Vec<String>,
 }
 
 /// Why an `org.key` text cannot be read.
@@ -147,7 +156,43 @@ impl OrgKeys {
         Self {
             identity: IdentitySecret::random(rand::rng()),
             encryption: EncryptionSecret::generate(),
+            retired: Vec::new(),
         }
+    }
+
+    /// Retires the newest encryption secret and makes `secret` the newest (`custodia keys
+    /// rotate --encryption`).
+    pub fn rotate_encryption(&mut self, secret: EncryptionSecret) {
+        let previous = std::mem::replace(&mut self.encryption, secret);
+        self.retired.push(previous);
+    }
+
+    /// Every encryption key of the keyring, oldest first.
+    pub fn encryption_keys(&self) -> Vec<EncryptionKey> {
+        self.secrets().map(EncryptionSecret::public).collect()
+    }
+
+    /// The secret of `key`, if the keyring holds it.
+    pub fn secret_for(&self, key: &EncryptionKey) -> Option<&EncryptionSecret> {
+        self.secrets().find(|secret| &secret.public() == key)
+    }
+
+    /// The secret that opens `sealed`: the one of the key it names (`crate::seal::sealed_to`).
+    pub fn opener(&self, sealed: &[u8]) -> Result<&EncryptionSecret, crate::seal::SealError> {
+        let key =
+            crate::seal::sealed_to(sealed).ok_or(crate::seal::SealError::TooShort(sealed.len()))?;
+        self.secret_for(&key)
+            .ok_or_else(|| crate::seal::SealError::UnknownKey(hex::encode(key.0)))
+    }
+
+    fn secrets(&self) -> impl Iterator<Item = &EncryptionSecret> {
+        self.retired.iter().chain(std::iter::once(&self.encryption))
+    }
+
+    /// The first encryption secret the organisation had: the input of its delivery-seed key,
+    /// which must not change when the encryption key rotates (DESIGN §7.6).
+    fn first_encryption(&self) -> &EncryptionSecret {
+        self.retired.first().unwrap_or(&self.encryption)
     }
 
     /// Keys derived from a seed: for tests and simulations only, never for a real organisation.
@@ -160,6 +205,7 @@ impl OrgKeys {
         Self {
             identity,
             encryption: EncryptionSecret(secret),
+            retired: Vec::new(),
         }
     }
 
@@ -174,12 +220,13 @@ impl OrgKeys {
     }
 
     /// The key of this organisation's delivery seeds: `HKDF-SHA256(salt = none, ikm =
-    /// identity_secret (32) ‖ encryption_secret (32), info = "custodia/v1/key/delivery-seed",
-    /// 32 bytes)` (DESIGN §7.6).
+    /// identity_secret (32) ‖ first encryption_secret (32), info =
+    /// "custodia/v1/key/delivery-seed", 32 bytes)` (DESIGN §7.6). The first encryption secret
+    /// (the oldest of the keyring), so a rotation does not change the seeds.
     pub fn delivery_seed_key(&self) -> DeliverySeedKey {
         let mut ikm = [0u8; 64];
         ikm[..32].copy_from_slice(&self.identity.encode());
-        ikm[32..].copy_from_slice(&self.encryption.to_bytes());
+        ikm[32..].copy_from_slice(&self.first_encryption().to_bytes());
         let mut key = [0u8; 32];
         hkdf::Hkdf::<sha2::Sha256>::new(None, &ikm)
             .expand(DELIVERY_SEED_KEY_INFO, &mut key)
@@ -193,6 +240,11 @@ impl OrgKeys {
         let file = OrgKeyFile {
             identity_secret: hex::encode(self.identity.encode()),
             encryption_secret: hex::encode(self.encryption.to_bytes()),
+            retired_encryption_secrets: self
+                .retired
+                .iter()
+                .map(|secret| hex::encode(secret.to_bytes()))
+                .collect(),
         };
         let body = toml::to_string(&file).unwrap_or_default();
         format!("# custodia organisation secrets: keep this file private (mode 0600)\n{body}")
@@ -206,18 +258,26 @@ impl OrgKeys {
             .map_err(|_| KeyFileError::BadKey("identity_secret"))?;
         let identity = IdentitySecret::decode(identity_bytes)
             .map_err(|_| KeyFileError::BadKey("identity_secret"))?;
-        let encryption_bytes = hex::decode(&file.encryption_secret)
-            .map_err(|_| KeyFileError::BadKey("encryption_secret"))?;
-        if encryption_bytes.len() != 32 {
-            return Err(KeyFileError::BadKey("encryption_secret"));
-        }
-        let encryption = EncryptionSecret::from_bytes(&encryption_bytes)
-            .ok_or(KeyFileError::BadKey("encryption_secret"))?;
+        let encryption = encryption_secret(&file.encryption_secret, "encryption_secret")?;
+        let retired = file
+            .retired_encryption_secrets
+            .iter()
+            .map(|text| encryption_secret(text, "retired_encryption_secrets"))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             identity,
             encryption,
+            retired,
         })
     }
+}
+
+fn encryption_secret(text: &str, field: &'static str) -> Result<EncryptionSecret, KeyFileError> {
+    let bytes = hex::decode(text).map_err(|_| KeyFileError::BadKey(field))?;
+    if bytes.len() != 32 {
+        return Err(KeyFileError::BadKey(field));
+    }
+    EncryptionSecret::from_bytes(&bytes).ok_or(KeyFileError::BadKey(field))
 }
 
 /// Serde adapter for identity keys as hex.
@@ -300,6 +360,40 @@ mod tests {
         let back = OrgKeys::from_toml(&keys.to_toml()).unwrap();
         assert_eq!(back.identity_key(), keys.identity_key());
         assert_eq!(back.encryption_key(), keys.encryption_key());
+        assert!(
+            !keys.to_toml().contains("retired"),
+            "a keyring never rotated"
+        );
+    }
+
+    #[test]
+    fn rotated_keyring_round_trips_opens_old_seals_and_keeps_its_seed_key() {
+        use crate::seal::{RECORD_INFO, SealError, open, seal};
+        let mut keys = OrgKeys::generate();
+        let seed_key = *keys.delivery_seed_key().expose();
+        let before = seal(&keys.encryption_key(), RECORD_INFO, b"aad", b"old").unwrap();
+        let first = keys.encryption_key();
+        keys.rotate_encryption(EncryptionSecret::generate());
+        assert_ne!(keys.encryption_key(), first);
+        let after = seal(&keys.encryption_key(), RECORD_INFO, b"aad", b"new").unwrap();
+        let back = OrgKeys::from_toml(&keys.to_toml()).unwrap();
+        assert_eq!(back.encryption_keys(), vec![first, keys.encryption_key()]);
+        for (sealed, plain) in [(&before, &b"old"[..]), (&after, &b"new"[..])] {
+            let secret = back.opener(sealed).unwrap();
+            assert_eq!(open(secret, RECORD_INFO, b"aad", sealed).unwrap(), plain);
+        }
+        assert_eq!(*back.delivery_seed_key().expose(), seed_key);
+        let stranger = seal(
+            &EncryptionSecret::generate().public(),
+            RECORD_INFO,
+            b"",
+            b"x",
+        )
+        .unwrap();
+        assert!(matches!(
+            back.opener(&stranger),
+            Err(SealError::UnknownKey(_))
+        ));
     }
 
     #[test]

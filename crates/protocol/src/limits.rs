@@ -24,9 +24,10 @@ impl Body {
                 }
                 field_names(fields)
             }
-            Body::AttestRecord { reason, .. } | Body::Decide { reason, .. } => {
-                chars("the reason", reason, MAX_REASON_CHARS)
-            }
+            Body::AttestRecord { reason, .. }
+            | Body::Decide { reason, .. }
+            | Body::SetOrgStatus { reason, .. }
+            | Body::Vote { reason, .. } => chars("the reason", reason, MAX_REASON_CHARS),
             Body::RequestShare {
                 record_ids,
                 fields,
@@ -41,7 +42,32 @@ impl Body {
                 field_names(fields)?;
                 chars("the purpose", purpose, MAX_PURPOSE_CHARS)
             }
-            Body::Deliver { .. } | Body::Cancel { .. } | Body::SetOrgStatus { .. } => Ok(()),
+            Body::Propose { change, .. } => match change {
+                crate::Change::AddMember(org) => {
+                    bytes(
+                        "the member's name",
+                        &org.name,
+                        crate::params::MAX_ORG_NAME_BYTES,
+                    )?;
+                    bytes(
+                        "the p2p address",
+                        &org.p2p,
+                        crate::params::MAX_ADDRESS_BYTES,
+                    )?;
+                    bytes(
+                        "the api address",
+                        &org.api,
+                        crate::params::MAX_ADDRESS_BYTES,
+                    )
+                }
+                crate::Change::RemoveMember { .. } => Ok(()),
+                crate::Change::ChangeParams(changes) => items(
+                    "the parameter changes",
+                    changes.len(),
+                    crate::governance::MAX_PARAM_CHANGES,
+                ),
+            },
+            Body::Deliver { .. } | Body::Cancel { .. } | Body::RotateKeys { .. } => Ok(()),
         }
     }
 }

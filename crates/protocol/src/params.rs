@@ -32,8 +32,9 @@ pub const MAX_ORGS: usize = 1024;
 /// Allowance per record in a delivery bundle for its metadata and up to [`MAX_FIELDS`] leaf
 /// digests in hex.
 pub const DELIVERY_RECORD_OVERHEAD_BYTES: usize = 20 * 1024;
-/// HPKE overhead of a sealed payload: 32-byte encapsulated key plus 16-byte tag.
-pub const SEAL_OVERHEAD_BYTES: usize = 48;
+/// Overhead of a sealed payload: the recipient's 32-byte encryption key, HPKE's 32-byte
+/// encapsulated key and the 16-byte tag.
+pub const SEAL_OVERHEAD_BYTES: usize = 80;
 
 /// Parameters of one chain, fixed in its genesis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +52,11 @@ pub struct Params {
     pub max_block_txs: u64,
     /// Largest encoded block, in bytes.
     pub max_block_bytes: u64,
+    /// Longest a governance proposal may stay open, in blocks (changeable by a proposal).
+    pub max_proposal_ttl: u64,
+    /// A proposal is enacted once the supervisor and more than this percentage of the counted
+    /// members approve (DESIGN §4.10; 0..=99, default 50: more than half; changeable).
+    pub governance_percent: u64,
 }
 
 impl Default for Params {
@@ -62,11 +68,19 @@ impl Default for Params {
             max_request_ttl: 100_000,
             max_block_txs: 20_000,
             max_block_bytes: 16 << 20,
+            max_proposal_ttl: 100_000,
+            governance_percent: 50,
         }
     }
 }
 
 impl Params {
+    /// Decodes parameters from all of `bytes` (as the state stores them).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, commonware_codec::Error> {
+        use commonware_codec::DecodeExt as _;
+        Self::decode(bytes::Bytes::copy_from_slice(bytes))
+    }
+
     /// Largest sealed payload of a `Deliver`. The bundle carries at most the fields and salts
     /// the records' sealed payloads carry (bounded by `max_delivery_bytes`), plus per record its
     /// metadata and the leaf digests of the undisclosed fields.
@@ -84,6 +98,7 @@ impl Params {
             ("max_request_ttl", self.max_request_ttl),
             ("max_block_txs", self.max_block_txs),
             ("max_block_bytes", self.max_block_bytes),
+            ("max_proposal_ttl", self.max_proposal_ttl),
         ];
         for (name, value) in positive {
             if value == 0 {

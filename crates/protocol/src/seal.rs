@@ -1,9 +1,13 @@
 //! HPKE sealing (RFC 9180, base mode, DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 /
-//! ChaCha20-Poly1305). Sealed bytes are `enc ‖ ciphertext ‖ tag`. `info` names the purpose and
-//! `aad` binds the chain, the object id and the other party, so a ciphertext cannot be moved to
-//! another record, request or chain.
+//! ChaCha20-Poly1305). Sealed bytes are `recipient key ‖ enc ‖ ciphertext ‖ tag`: the payload
+//! names the encryption key it was sealed to, so a recipient that rotated its key knows which
+//! secret of its keyring opens it. `info` names the purpose and `aad` binds the chain, the object
+//! id and the other party, so a ciphertext cannot be moved to another record, request or chain.
 
-use crate::{Digest, EncryptionKey, EncryptionSecret, IdentityKey, RecordId, RequestId};
+use crate::{
+    Digest, EncryptionKey, EncryptionSecret, IdentityKey, RecordId, RequestId,
+    params::SEAL_OVERHEAD_BYTES,
+};
 use hpke::{
     Deserializable, OpModeR, OpModeS, Serializable,
     aead::{AeadTag, ChaCha20Poly1305},
@@ -17,8 +21,10 @@ pub const RECORD_INFO: &[u8] = b"custodia/v1/record";
 /// `info` of deliveries sealed by the supervisor to a requester.
 pub const DELIVERY_INFO: &[u8] = b"custodia/v1/delivery";
 
+const KEY_BYTES: usize = 32;
 const ENC_BYTES: usize = 32;
 const TAG_BYTES: usize = 16;
+const _: () = assert!(SEAL_OVERHEAD_BYTES == KEY_BYTES + ENC_BYTES + TAG_BYTES);
 
 /// Why sealing or opening failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +35,15 @@ pub enum SealError {
     /// The sealed bytes are shorter than the HPKE overhead.
     #[error("sealed payload of {0} bytes is too short to be an HPKE ciphertext")]
     TooShort(usize),
+    /// The payload was sealed to another key than the secret given.
+    #[error("the sealed payload was sealed to encryption key {0}, which this secret does not open")]
+    OtherKey(String),
+    /// The payload was sealed to a key the keyring holds no secret of.
+    #[error(
+        "the sealed payload was sealed to encryption key {0}, and the key file holds no secret \
+         for it: restore the key file that held it (DESIGN §6.6)"
+    )]
+    UnknownKey(String),
     /// Decryption failed: wrong key, or the payload was sealed for another purpose, chain,
     /// object or party, or it was altered.
     #[error(
@@ -49,6 +64,14 @@ pub fn record_aad(chain: &Digest, record_id: &RecordId, provider: &IdentityKey) 
 /// `aad` of a delivery: chain, request id and the requester's identity.
 pub fn delivery_aad(chain: &Digest, request_id: &RequestId, requester: &IdentityKey) -> Vec<u8> {
     [chain.as_ref(), request_id.as_bytes(), requester.as_ref()].concat()
+}
+
+/// The encryption key a sealed payload names as its recipient, if it is long enough to name one.
+pub fn sealed_to(sealed: &[u8]) -> Option<EncryptionKey> {
+    sealed
+        .get(..KEY_BYTES)
+        .and_then(|key| key.try_into().ok())
+        .map(EncryptionKey)
 }
 
 /// Seals `plaintext` to `recipient` with a fresh random ephemeral key.
@@ -94,8 +117,10 @@ fn seal_with_rng(
     let public = recipient
         .to_hpke()
         .map_err(|_| SealError::BadRecipientKey)?;
-    let mut out = vec![0u8; ENC_BYTES + plaintext.len() + TAG_BYTES];
-    let body = &mut out[ENC_BYTES..ENC_BYTES + plaintext.len()];
+    let mut out = vec![0u8; SEAL_OVERHEAD_BYTES + plaintext.len()];
+    out[..KEY_BYTES].copy_from_slice(&recipient.0);
+    let start = KEY_BYTES + ENC_BYTES;
+    let body = &mut out[start..start + plaintext.len()];
     body.copy_from_slice(plaintext);
     let (enc, tag) = hpke::single_shot_seal_inout_detached_with_rng::<
         ChaCha20Poly1305,
@@ -110,8 +135,8 @@ fn seal_with_rng(
         rng,
     )
     .map_err(|e| SealError::Seal(e.to_string()))?;
-    out[..ENC_BYTES].copy_from_slice(&enc.to_bytes());
-    out[ENC_BYTES + plaintext.len()..].copy_from_slice(&tag.to_bytes());
+    out[KEY_BYTES..start].copy_from_slice(&enc.to_bytes());
+    out[start + plaintext.len()..].copy_from_slice(&tag.to_bytes());
     Ok(out)
 }
 
@@ -122,15 +147,20 @@ pub fn open(
     aad: &[u8],
     sealed: &[u8],
 ) -> Result<Vec<u8>, SealError> {
-    if sealed.len() < ENC_BYTES + TAG_BYTES {
+    if sealed.len() < SEAL_OVERHEAD_BYTES {
         return Err(SealError::TooShort(sealed.len()));
     }
-    let body_len = sealed.len() - ENC_BYTES - TAG_BYTES;
-    let enc = <X25519HkdfSha256 as hpke::Kem>::EncappedKey::from_bytes(&sealed[..ENC_BYTES])
+    let named = sealed_to(sealed).ok_or(SealError::TooShort(sealed.len()))?;
+    if named != secret.public() {
+        return Err(SealError::OtherKey(hex::encode(named.0)));
+    }
+    let start = KEY_BYTES + ENC_BYTES;
+    let body_len = sealed.len() - SEAL_OVERHEAD_BYTES;
+    let enc = <X25519HkdfSha256 as hpke::Kem>::EncappedKey::from_bytes(&sealed[KEY_BYTES..start])
         .map_err(|_| SealError::Open)?;
-    let tag = AeadTag::<ChaCha20Poly1305>::from_bytes(&sealed[ENC_BYTES + body_len..])
+    let tag = AeadTag::<ChaCha20Poly1305>::from_bytes(&sealed[start + body_len..])
         .map_err(|_| SealError::Open)?;
-    let mut body = sealed[ENC_BYTES..ENC_BYTES + body_len].to_vec();
+    let mut body = sealed[start..start + body_len].to_vec();
     hpke::single_shot_open_inout_detached::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>(
         &OpModeR::Base,
         &secret.0,
@@ -152,7 +182,8 @@ mod tests {
     fn seal_open_round_trip_and_binding() {
         let secret = EncryptionSecret::generate();
         let sealed = seal(&secret.public(), RECORD_INFO, b"aad", b"hello").unwrap();
-        assert_eq!(sealed.len(), 5 + 48);
+        assert_eq!(sealed.len(), 5 + SEAL_OVERHEAD_BYTES);
+        assert_eq!(sealed_to(&sealed), Some(secret.public()));
         assert_eq!(
             open(&secret, RECORD_INFO, b"aad", &sealed).unwrap(),
             b"hello"
@@ -168,10 +199,16 @@ mod tests {
         let other = EncryptionSecret::generate();
         assert_eq!(
             open(&other, RECORD_INFO, b"aad", &sealed),
+            Err(SealError::OtherKey(hex::encode(secret.public().0)))
+        );
+        let mut renamed = sealed.clone();
+        renamed[..32].copy_from_slice(&other.public().0);
+        assert_eq!(
+            open(&other, RECORD_INFO, b"aad", &renamed),
             Err(SealError::Open)
         );
         let mut altered = sealed.clone();
-        altered[40] ^= 1;
+        altered[72] ^= 1;
         assert_eq!(
             open(&secret, RECORD_INFO, b"aad", &altered),
             Err(SealError::Open)

@@ -1,7 +1,8 @@
 //! Transactions: the signed entries of the ledger (DESIGN §4.1).
 
 use crate::{
-    Digest, IdentityKey, IdentitySecret, RecordId, RequestId, Signature, TX_NAMESPACE,
+    Change, Digest, EncryptionKey, IdentityKey, IdentitySecret, OrgId, ProposalId, RecordId,
+    RequestId, Signature, TX_NAMESPACE,
     encoding::{
         read_str, read_strs, read_text, read_texts, str_size, strs_size, write_str, write_strs,
     },
@@ -84,10 +85,35 @@ pub enum Body {
     },
     /// The supervisor suspends or reinstates an organisation.
     SetOrgStatus {
-        /// The organisation's identity key.
-        org: IdentityKey,
+        /// The organisation's stable id.
+        org: OrgId,
         /// Active (true) or suspended (false).
         active: bool,
+        /// Why (required when suspending).
+        reason: String,
+    },
+    /// An organisation replaces its encryption key (signed by its current identity key).
+    RotateKeys {
+        /// The new X25519 key that records and deliveries to it are sealed to from now on.
+        encryption_key: EncryptionKey,
+    },
+    /// An organisation proposes a change of the consortium; its proposal is its approving vote.
+    Propose {
+        /// Fresh id of the proposal.
+        proposal_id: ProposalId,
+        /// What it changes.
+        change: Change,
+        /// How many blocks it stays open for votes.
+        ttl: u64,
+    },
+    /// An organisation's vote on an open proposal.
+    Vote {
+        /// The proposal voted on.
+        proposal_id: ProposalId,
+        /// For or against.
+        approve: bool,
+        /// Why (required when against).
+        reason: String,
     },
 }
 
@@ -102,6 +128,9 @@ impl Body {
             Body::Deliver { .. } => "deliver",
             Body::Cancel { .. } => "cancel",
             Body::SetOrgStatus { .. } => "set_org_status",
+            Body::RotateKeys { .. } => "rotate_keys",
+            Body::Propose { .. } => "propose",
+            Body::Vote { .. } => "vote",
         }
     }
 
@@ -114,6 +143,9 @@ impl Body {
             Body::Deliver { .. } => 4,
             Body::Cancel { .. } => 5,
             Body::SetOrgStatus { .. } => 6,
+            Body::RotateKeys { .. } => 7,
+            Body::Propose { .. } => 8,
+            Body::Vote { .. } => 9,
         }
     }
 }
@@ -173,9 +205,33 @@ impl Write for Body {
                 sealed.write(buf);
             }
             Body::Cancel { request_id } => request_id.write(buf),
-            Body::SetOrgStatus { org, active } => {
+            Body::SetOrgStatus {
+                org,
+                active,
+                reason,
+            } => {
                 org.write(buf);
                 active.write(buf);
+                write_str(reason, buf);
+            }
+            Body::RotateKeys { encryption_key } => encryption_key.0.write(buf),
+            Body::Propose {
+                proposal_id,
+                change,
+                ttl,
+            } => {
+                proposal_id.write(buf);
+                change.write(buf);
+                ttl.write(buf);
+            }
+            Body::Vote {
+                proposal_id,
+                approve,
+                reason,
+            } => {
+                proposal_id.write(buf);
+                approve.write(buf);
+                write_str(reason, buf);
             }
         }
     }
@@ -214,7 +270,10 @@ impl EncodeSize for Body {
             Body::Decide { reason, .. } => RequestId::SIZE + 1 + str_size(reason),
             Body::Deliver { sealed, .. } => RequestId::SIZE + sealed.encode_size(),
             Body::Cancel { .. } => RequestId::SIZE,
-            Body::SetOrgStatus { .. } => IdentityKey::SIZE + 1,
+            Body::SetOrgStatus { reason, .. } => OrgId::SIZE + 1 + str_size(reason),
+            Body::RotateKeys { .. } => 32,
+            Body::Propose { change, .. } => ProposalId::SIZE + change.encode_size() + u64::SIZE,
+            Body::Vote { reason, .. } => ProposalId::SIZE + 1 + str_size(reason),
         }
     }
 }
@@ -285,8 +344,22 @@ impl Read for Body {
                 request_id: RequestId::read(buf)?,
             },
             6 => Body::SetOrgStatus {
-                org: read_identity_key(buf)?,
+                org: OrgId::read(buf)?,
                 active: bool::read(buf)?,
+                reason: read_text(buf, MAX_REASON_CHARS, "reason")?,
+            },
+            7 => Body::RotateKeys {
+                encryption_key: EncryptionKey(<[u8; 32]>::read(buf)?),
+            },
+            8 => Body::Propose {
+                proposal_id: ProposalId::read(buf)?,
+                change: Change::read(buf)?,
+                ttl: u64::read(buf)?,
+            },
+            9 => Body::Vote {
+                proposal_id: ProposalId::read(buf)?,
+                approve: bool::read(buf)?,
+                reason: read_text(buf, MAX_REASON_CHARS, "reason")?,
             },
             other => return Err(CodecError::InvalidEnum(other)),
         })

@@ -7,7 +7,7 @@ mod common;
 use bytes::Bytes;
 use commonware_codec::{Decode, Encode, EncodeSize, Write as _};
 use custodia_protocol::{
-    Block, BlockCfg, Body, Digest, Genesis, OrgKeys, Params, RecordId, RequestId, Tx, TxCfg,
+    Block, BlockCfg, Body, Digest, Genesis, OrgId, OrgKeys, Params, RecordId, RequestId, Tx, TxCfg,
     params::{
         MAX_FIELDS, MAX_KIND_BYTES, MAX_ORGS, MAX_PURPOSE_CHARS, MAX_REASON_CHARS,
         MAX_REQUEST_RECORDS, MAX_TAG_CHARS, MAX_TAGS,
@@ -111,9 +111,57 @@ fn cancel() -> impl Strategy<Value = Body> {
 }
 
 fn set_org_status() -> impl Strategy<Value = Body> {
-    (0u64..64, any::<bool>()).prop_map(|(seed, active)| Body::SetOrgStatus {
-        org: OrgKeys::from_seed(seed).identity_key(),
+    (any::<u32>(), any::<bool>(), text(64)).prop_map(|(org, active, reason)| Body::SetOrgStatus {
+        org: OrgId(org),
         active,
+        reason,
+    })
+}
+
+fn rotate_keys() -> impl Strategy<Value = Body> {
+    any::<[u8; 32]>().prop_map(|key| Body::RotateKeys {
+        encryption_key: custodia_protocol::EncryptionKey(key),
+    })
+}
+
+fn change() -> impl Strategy<Value = custodia_protocol::Change> {
+    use custodia_protocol::{Change, GenesisOrg, GovernedParam, Role};
+    prop_oneof![
+        (0u64..64, "[a-z][a-z0-9-]{0,20}", any::<[u8; 32]>()).prop_map(|(seed, name, enc)| {
+            Change::AddMember(Box::new(GenesisOrg {
+                name,
+                role: Role::Member,
+                identity_key: OrgKeys::from_seed(seed).identity_key(),
+                encryption_key: custodia_protocol::EncryptionKey(enc),
+                p2p: "10.0.0.1:7000".into(),
+                api: "10.0.0.1:8000".into(),
+            }))
+        }),
+        any::<u32>().prop_map(|org| Change::RemoveMember { org: OrgId(org) }),
+        vec((0usize..3, any::<u64>()), 0..=3).prop_map(|changes| {
+            Change::ChangeParams(
+                changes
+                    .into_iter()
+                    .map(|(i, v)| (GovernedParam::ALL[i], v))
+                    .collect(),
+            )
+        }),
+    ]
+}
+
+fn propose() -> impl Strategy<Value = Body> {
+    (any::<[u8; 16]>(), change(), any::<u64>()).prop_map(|(id, change, ttl)| Body::Propose {
+        proposal_id: custodia_protocol::ProposalId(id),
+        change,
+        ttl,
+    })
+}
+
+fn vote() -> impl Strategy<Value = Body> {
+    (any::<[u8; 16]>(), any::<bool>(), text(64)).prop_map(|(id, approve, reason)| Body::Vote {
+        proposal_id: custodia_protocol::ProposalId(id),
+        approve,
+        reason,
     })
 }
 
@@ -126,6 +174,9 @@ fn body() -> impl Strategy<Value = Body> {
         deliver(),
         cancel(),
         set_org_status(),
+        rotate_keys(),
+        propose(),
+        vote(),
     ]
 }
 
@@ -169,6 +220,7 @@ fn params() -> impl Strategy<Value = Params> {
                 max_request_ttl: request_ttl,
                 max_block_txs: txs,
                 max_block_bytes: 0,
+                ..Params::default()
             };
             params.max_block_bytes = params.max_deliver_sealed_bytes() + spare;
             params

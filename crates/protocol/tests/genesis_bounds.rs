@@ -50,6 +50,8 @@ fn the_default_parameters_and_the_bounds_themselves_are_accepted() {
         max_block_bytes: MAX_BLOCK_BYTES_BOUND,
         max_record_bytes: MAX_BLOCK_BYTES_BOUND - SUBMIT_RECORD_OVERHEAD_BYTES,
         max_delivery_bytes: 8 << 20,
+        max_proposal_ttl: MAX_REQUEST_TTL_BOUND,
+        governance_percent: 99,
     };
     assert_eq!(with_params(largest).validate(), Ok(()));
     let smallest = Params {
@@ -58,9 +60,25 @@ fn the_default_parameters_and_the_bounds_themselves_are_accepted() {
         max_block_txs: 1,
         max_record_bytes: MIN_PAYLOAD_BYTES,
         max_delivery_bytes: MIN_PAYLOAD_BYTES,
+        max_proposal_ttl: 1,
+        governance_percent: 0,
         ..Params::default()
     };
     assert_eq!(with_params(smallest).validate(), Ok(()));
+}
+
+#[test]
+fn governed_parameters_out_of_their_range_are_refused() {
+    let params = Params {
+        governance_percent: 100,
+        ..Params::default()
+    };
+    refused_for(params, "governance_percent", 100, 99);
+    let params = Params {
+        max_proposal_ttl: 0,
+        ..Params::default()
+    };
+    refused_for(params, "max_proposal_ttl", 0, MAX_REQUEST_TTL_BOUND);
 }
 
 #[test]

@@ -123,8 +123,14 @@ fn the_delivery_seed_key_is_dedicated_not_the_x25519_secret() {
     let other = OrgKeys {
         identity: OrgKeys::from_seed(12).identity,
         encryption: keys.encryption.clone(),
+        retired: Vec::new(),
     };
     assert_ne!(key.expose(), other.delivery_seed_key().expose());
+    // A rotation of the encryption key does not change it: a delivery re-sent after the
+    // supervisor rotated seals the same bytes.
+    let mut rotated = keys.clone();
+    rotated.rotate_encryption(custodia_protocol::EncryptionSecret::generate());
+    assert_eq!(key.expose(), rotated.delivery_seed_key().expose());
 }
 
 #[test]

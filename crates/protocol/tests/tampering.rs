@@ -219,7 +219,9 @@ fn a_delivery_sealed_for_another_requester_cannot_be_opened() {
     .unwrap();
     assert_eq!(
         requester_opens(&s.c, &s.request_id, &to_other, &s.requested, &s.headers),
-        Err(DeliveryError::Seal(SealError::Open))
+        Err(DeliveryError::Seal(SealError::OtherKey(hex::encode(
+            s.c.other.encryption_key().0
+        ))))
     );
     // Sealed to the requester's encryption key but bound to another identity: still refused.
     let bound_to_other = seal_bundle(
@@ -439,7 +441,9 @@ fn a_record_moved_to_another_id_or_provider_cannot_be_opened() {
     let (header, sealed) = provider_submits(&c, RecordId([3; 16]));
     assert_eq!(
         open_record(&c.chain, &c.requester.encryption, &header, &sealed.sealed),
-        Err(RecordError::Seal(SealError::Open))
+        Err(RecordError::Seal(SealError::OtherKey(hex::encode(
+            c.supervisor.encryption_key().0
+        ))))
     );
 }
 

@@ -8,6 +8,7 @@ use crate::{
     rules::{self, Ctx, Fail},
     sql::digest_from_blob,
 };
+use commonware_codec::Encode as _;
 use custodia_protocol::{
     Block, Digest, Tx,
     block::tx_root_of,
@@ -115,14 +116,14 @@ impl State {
         }
 
         let mut orgs = self.orgs.clone();
+        let mut params = self.params;
         let db = self.conn.unchecked_transaction()?;
         let mut receipts = Vec::with_capacity(block.txs.len());
         let mut events = Vec::new();
         for (index, (tx, tx_id)) in block.txs.iter().zip(ids).enumerate() {
             let mut ctx = Ctx {
                 conn: &db,
-                genesis: &self.genesis,
-                params: &self.genesis.params,
+                params: &mut params,
                 orgs: &mut orgs,
                 height: block.height,
                 tx_id: *tx_id,
@@ -146,7 +147,7 @@ impl State {
                 message,
             });
         }
-        rules::expire_requests(&db, block.height, &mut events)?;
+        rules::end_of_block(&db, block.height, &mut orgs, &mut events)?;
         // A tx with valid_until <= h can never be valid again: forget its id.
         db.prepare_cached("DELETE FROM applied_txs WHERE valid_until <= ?1")?
             .execute([block.height as i64])?;
@@ -179,6 +180,9 @@ impl State {
             block.timestamp_ms.to_be_bytes()
         ])?;
         put.execute(params!["state_commitment", commitment.as_ref()])?;
+        if params != self.params {
+            put.execute(params!["params", params.encode().to_vec()])?;
+        }
         drop(put);
         if !commit {
             // Dropping the transaction rolls it back, as a crash before the commit would.
@@ -187,6 +191,7 @@ impl State {
         db.commit()?;
 
         self.orgs = orgs;
+        self.params = params;
         self.height = block.height;
         self.last_digest = digest;
         self.last_timestamp_ms = block.timestamp_ms;
@@ -263,8 +268,9 @@ fn write_receipts(conn: &Connection, receipts: &[Receipt]) -> rusqlite::Result<(
 
 fn write_events(conn: &Connection, events: &[Event]) -> rusqlite::Result<()> {
     let mut insert = conn.prepare_cached(
-        "INSERT INTO events (height, tx_index, tx_id, kind, actor, subject, record_id, request_id, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO events (height, tx_index, tx_id, kind, actor, subject, record_id, request_id,
+             detail, proposal_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     for e in events {
         insert.execute(params![
@@ -277,6 +283,7 @@ fn write_events(conn: &Connection, events: &[Event]) -> rusqlite::Result<()> {
             e.record_id.map(|id| id.0.to_vec()),
             e.request_id.map(|id| id.0.to_vec()),
             e.detail,
+            e.proposal_id.map(|id| id.0.to_vec()),
         ])?;
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Events: what changed, for subscribers (role workers, the API stream) and the audit trail.
 
-use custodia_protocol::{Digest, IdentityKey, RecordId, RequestId};
+use custodia_protocol::{Digest, IdentityKey, ProposalId, RecordId, RequestId};
 use serde::Serialize;
 
 /// What happened.
@@ -33,11 +33,27 @@ pub enum EventKind {
     OrgSuspended,
     /// The supervisor reinstated an organisation.
     OrgReinstated,
+    /// An organisation rotated its encryption key.
+    OrgKeysRotated,
+    /// An organisation proposed a change of the consortium.
+    ProposalCreated,
+    /// An organisation voted on a proposal.
+    ProposalVoted,
+    /// A proposal reached its quorum; its change is made (or scheduled).
+    ProposalEnacted,
+    /// A proposal can no longer reach its quorum.
+    ProposalRejected,
+    /// A proposal's ttl ran out.
+    ProposalExpired,
+    /// An admitted organisation became a member.
+    MemberAdmitted,
+    /// A removed organisation left the consortium.
+    MemberRemoved,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::RecordSubmitted,
         EventKind::RecordAccepted,
         EventKind::RecordRejected,
@@ -51,6 +67,14 @@ impl EventKind {
         EventKind::RequestExpired,
         EventKind::OrgSuspended,
         EventKind::OrgReinstated,
+        EventKind::OrgKeysRotated,
+        EventKind::ProposalCreated,
+        EventKind::ProposalVoted,
+        EventKind::ProposalEnacted,
+        EventKind::ProposalRejected,
+        EventKind::ProposalExpired,
+        EventKind::MemberAdmitted,
+        EventKind::MemberRemoved,
     ];
 
     /// The snake_case name.
@@ -69,6 +93,14 @@ impl EventKind {
             EventKind::RequestExpired => "request_expired",
             EventKind::OrgSuspended => "org_suspended",
             EventKind::OrgReinstated => "org_reinstated",
+            EventKind::OrgKeysRotated => "org_keys_rotated",
+            EventKind::ProposalCreated => "proposal_created",
+            EventKind::ProposalVoted => "proposal_voted",
+            EventKind::ProposalEnacted => "proposal_enacted",
+            EventKind::ProposalRejected => "proposal_rejected",
+            EventKind::ProposalExpired => "proposal_expired",
+            EventKind::MemberAdmitted => "member_admitted",
+            EventKind::MemberRemoved => "member_removed",
         }
     }
 }
@@ -97,6 +129,8 @@ pub struct Event {
     pub request_id: Option<RequestId>,
     /// A reason or a short description.
     pub detail: String,
+    /// The proposal concerned.
+    pub proposal_id: Option<ProposalId>,
 }
 
 fn ser_opt_digest<S: serde::Serializer>(d: &Option<Digest>, s: S) -> Result<S::Ok, S::Error> {

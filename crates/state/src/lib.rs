@@ -11,6 +11,7 @@ mod error;
 mod event;
 mod orgs;
 mod precheck;
+mod proposals;
 mod queries;
 mod receipt;
 mod rules;
@@ -22,8 +23,9 @@ mod status;
 pub use apply::{Applied, next_commitment};
 pub use error::StateError;
 pub use event::{Event, EventKind};
-pub use orgs::Org;
+pub use orgs::{Membership, Org, OrgKey};
 pub use precheck::Precheck;
+pub use proposals::{ProposalRow, VoteRow};
 pub use queries::{
     AuditEntry, AuditFilter, BlockRow, DecisionRow, DeliveryRow, Queries, RecordFilter, RecordRow,
     RequestFilter, RequestRow,

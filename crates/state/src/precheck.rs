@@ -15,13 +15,13 @@ use crate::{
     receipt::Rejection,
     rules::{Ctx, Fail},
 };
-use custodia_protocol::{Digest, Genesis, Tx};
+use custodia_protocol::{Digest, Params, Tx};
 use rusqlite::Savepoint;
 
 /// Prechecks of txs at one height, in one savepoint (see the module docs).
 pub struct Precheck<'a> {
     savepoint: Savepoint<'a>,
-    genesis: &'a Genesis,
+    params: Params,
     chain: Digest,
     orgs: Orgs,
     height: u64,
@@ -33,7 +33,7 @@ impl State {
     pub fn precheck(&mut self, height: u64) -> Result<Precheck<'_>, StateError> {
         Ok(Precheck {
             savepoint: self.conn.savepoint()?,
-            genesis: &self.genesis,
+            params: self.params,
             chain: self.chain,
             orgs: self.orgs.clone(),
             height,
@@ -61,8 +61,7 @@ impl Precheck<'_> {
         self.events.clear();
         let mut ctx = Ctx {
             conn: &self.savepoint,
-            genesis: self.genesis,
-            params: &self.genesis.params,
+            params: &mut self.params,
             orgs: &mut self.orgs,
             height: self.height,
             tx_id: *id,

@@ -1,7 +1,7 @@
 //! Read-only queries for the API, the CLI, the role workers and auditors.
 
 use crate::{
-    orgs::{Org, corrupt, load_orgs},
+    orgs::{Org, OrgKey, corrupt, load_org_keys, load_orgs},
     receipt::Receipt,
     sql::{
         digest_from_blob, key_from_blob, record_id_from_blob, request_id_from_blob,
@@ -10,7 +10,7 @@ use crate::{
     status::{RecordStatus, RequestStatus},
 };
 use custodia_protocol::{
-    Digest, IdentityKey, RecordId, RequestId, hash::sha256, record::RecordHeader,
+    Digest, IdentityKey, ProposalId, RecordId, RequestId, hash::sha256, record::RecordHeader,
 };
 use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 use serde::Serialize;
@@ -154,6 +154,8 @@ pub struct AuditEntry {
     pub request_id: Option<RequestId>,
     /// Reason or description.
     pub detail: String,
+    /// Proposal concerned.
+    pub proposal_id: Option<ProposalId>,
 }
 
 /// Filters of [`Queries::records`]; `None` matches all.
@@ -205,7 +207,7 @@ pub struct AuditFilter {
 
 /// Read-only queries over a state connection.
 pub struct Queries<'a> {
-    conn: &'a Connection,
+    pub(crate) conn: &'a Connection,
 }
 
 const RECORD_COLUMNS: &str = "record_id, provider, kind, tags, fields, commitment, sealed_bytes, \
@@ -232,6 +234,21 @@ impl<'a> Queries<'a> {
     /// Every organisation, in genesis order.
     pub fn orgs(&self) -> rusqlite::Result<Vec<Org>> {
         load_orgs(self.conn)
+    }
+
+    /// The chain's parameters after the last committed block (DESIGN §4.10).
+    pub fn params(&self) -> rusqlite::Result<custodia_protocol::Params> {
+        let bytes: Vec<u8> =
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = 'params'", [], |r| {
+                    r.get(0)
+                })?;
+        custodia_protocol::Params::from_bytes(&bytes).map_err(|_| corrupt("meta.params"))
+    }
+
+    /// Every key every organisation has had, by organisation, kind and height (DESIGN §5.6).
+    pub fn org_keys(&self) -> rusqlite::Result<Vec<OrgKey>> {
+        load_org_keys(self.conn)
     }
 
     /// The last applied height and the state commitment after it.
@@ -466,7 +483,7 @@ impl<'a> Queries<'a> {
         }));
         let sql = format!(
             "SELECT e.height, b.timestamp_ms, e.tx_index, e.tx_id, e.kind, a.name, s.name,
-                    e.record_id, e.request_id, e.detail, e.seq
+                    e.record_id, e.request_id, e.detail, e.seq, e.proposal_id
              FROM events e
              JOIN blocks b ON b.height = e.height
              LEFT JOIN orgs a ON a.identity_key = e.actor
@@ -496,6 +513,12 @@ impl<'a> Queries<'a> {
                     .map(|b| request_id_from_blob(&b, "events.request_id"))
                     .transpose()?,
                 detail: r.get(9)?,
+                proposal_id: r
+                    .get::<_, Option<Vec<u8>>>(11)?
+                    .map(|b| {
+                        ProposalId::from_slice(&b).ok_or_else(|| corrupt("events.proposal_id"))
+                    })
+                    .transpose()?,
             })
         })?;
         rows.collect()
@@ -506,7 +529,15 @@ impl<'a> Queries<'a> {
     /// digests hold the same data.
     pub fn world_digest(&self) -> rusqlite::Result<Digest> {
         let tables = [
-            "SELECT identity_key, name, role, active FROM orgs ORDER BY identity_key",
+            "SELECT identity_key, position, name, role, encryption_key, active, status_height,
+                    status_reason, membership, membership_height FROM orgs ORDER BY identity_key",
+            "SELECT value FROM meta WHERE key = 'params'",
+            "SELECT proposal_id, proposer, kind, change, target, ttl, created_height,
+                    expires_height, status, status_height, effective_height
+             FROM proposals ORDER BY proposal_id",
+            "SELECT proposal_id, org, approve, reason, height FROM proposal_votes
+             ORDER BY proposal_id, org",
+            "SELECT org, kind, seq, key, from_height FROM org_keys ORDER BY org, kind, seq",
             "SELECT record_id, provider, kind, tags, fields, commitment, sealed, status, reason,
                     submitted_height, attested_height FROM records ORDER BY record_id",
             "SELECT request_id, requester, fields, purpose, ttl, created_height, expires_height,

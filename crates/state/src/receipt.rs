@@ -75,6 +75,40 @@ pub enum Code {
     OrgNotFound,
     /// The supervisor cannot be suspended.
     CannotSuspendSupervisor,
+    /// The organisation already has the status asked for.
+    OrgStatusUnchanged,
+    // Keys.
+    /// The new key is one the organisation already had.
+    KeyReused,
+    /// A sealed payload names a key that is not its recipient's current one.
+    WrongEncryptionKey,
+    // Governance.
+    /// The signer was removed from the consortium.
+    SignerRemoved,
+    /// The signer's admission is enacted but not yet in effect.
+    SignerNotAdmitted,
+    /// The proposal id is taken.
+    ProposalExists,
+    /// No such proposal.
+    ProposalNotFound,
+    /// The proposal is no longer open.
+    ProposalClosed,
+    /// The change or the ttl breaks a rule.
+    InvalidProposal,
+    /// Another membership change is open or not yet in effect.
+    MembershipChangePending,
+    /// The signer already voted on the proposal.
+    AlreadyVoted,
+    /// The member a removal names cannot vote on it.
+    OwnRemoval,
+    /// The supervisor cannot be removed.
+    CannotRemoveSupervisor,
+    /// The name or identity key is taken by an organisation.
+    OrgExists,
+    /// The organisation was removed.
+    OrgRemoved,
+    /// A requested record's provider was removed.
+    ProviderRemoved,
 }
 
 impl Code {
@@ -112,6 +146,22 @@ impl Code {
             Code::RequestClosed => "request_closed",
             Code::OrgNotFound => "org_not_found",
             Code::CannotSuspendSupervisor => "cannot_suspend_supervisor",
+            Code::OrgStatusUnchanged => "org_status_unchanged",
+            Code::KeyReused => "key_reused",
+            Code::WrongEncryptionKey => "wrong_encryption_key",
+            Code::SignerRemoved => "signer_removed",
+            Code::SignerNotAdmitted => "signer_not_admitted",
+            Code::ProposalExists => "proposal_exists",
+            Code::ProposalNotFound => "proposal_not_found",
+            Code::ProposalClosed => "proposal_closed",
+            Code::InvalidProposal => "invalid_proposal",
+            Code::MembershipChangePending => "membership_change_pending",
+            Code::AlreadyVoted => "already_voted",
+            Code::OwnRemoval => "own_removal",
+            Code::CannotRemoveSupervisor => "cannot_remove_supervisor",
+            Code::OrgExists => "org_exists",
+            Code::OrgRemoved => "org_removed",
+            Code::ProviderRemoved => "provider_removed",
         }
     }
 }

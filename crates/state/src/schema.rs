@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// Version of the schema below; bumped by any change to it.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Connection settings: WAL so readers never block the executor; `synchronous = NORMAL` is
 /// durable across a process crash (the WAL is in the OS cache), and on power loss the node
@@ -30,15 +30,67 @@ CREATE TABLE IF NOT EXISTS meta (
     value BLOB NOT NULL
 ) WITHOUT ROWID;
 
+-- `position` is the organisation's stable id (DESIGN §4.4). `status_height` and `status_reason`
+-- are those of the last suspension or reinstatement (0 and NULL before any). `membership` is
+-- `member`, `admitted` or `leaving` (an enacted addition or removal, in effect from
+-- `membership_height`) or `removed`.
 CREATE TABLE IF NOT EXISTS orgs (
     identity_key   BLOB PRIMARY KEY,
-    position       INTEGER NOT NULL,
+    position       INTEGER NOT NULL UNIQUE,
     name           TEXT NOT NULL UNIQUE,
     role           TEXT NOT NULL,
     encryption_key BLOB NOT NULL,
     p2p            TEXT NOT NULL,
     api            TEXT NOT NULL,
-    active         INTEGER NOT NULL
+    active         INTEGER NOT NULL,
+    status_height  INTEGER NOT NULL,
+    status_reason  TEXT,
+    membership        TEXT NOT NULL,
+    membership_height INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Governance proposals (DESIGN §4.10). `change` is the Change's codec bytes, `target` the
+-- organisation a removal names or an enacted addition created.
+CREATE TABLE IF NOT EXISTS proposals (
+    proposal_id      BLOB PRIMARY KEY,
+    proposer         INTEGER NOT NULL,
+    kind             TEXT NOT NULL,
+    change           BLOB NOT NULL,
+    description      TEXT NOT NULL,
+    target           INTEGER,
+    ttl              INTEGER NOT NULL,
+    created_height   INTEGER NOT NULL,
+    expires_height   INTEGER NOT NULL,
+    status           TEXT NOT NULL,
+    status_height    INTEGER NOT NULL,
+    effective_height INTEGER,
+    create_tx        BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS proposals_by_status ON proposals (status, created_height);
+CREATE INDEX IF NOT EXISTS proposals_open_expiry ON proposals (expires_height) WHERE status = 'open';
+
+CREATE TABLE IF NOT EXISTS proposal_votes (
+    proposal_id BLOB NOT NULL,
+    org         INTEGER NOT NULL,
+    approve     INTEGER NOT NULL,
+    reason      TEXT NOT NULL,
+    height      INTEGER NOT NULL,
+    tx_id       BLOB NOT NULL,
+    PRIMARY KEY (proposal_id, org)
+) WITHOUT ROWID;
+
+-- Every key an organisation has had, from the height it took effect (0: the genesis) until the
+-- next of its kind: a signature or a seal of height h is checked against the key valid at h.
+-- `seq` numbers an organisation's keys of one kind from 0: two rotations in one block share a
+-- height, and the later one (higher `seq`) is the key from then on.
+CREATE TABLE IF NOT EXISTS org_keys (
+    org         INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    key         BLOB NOT NULL,
+    from_height INTEGER NOT NULL,
+    tx_id       BLOB,
+    PRIMARY KEY (org, kind, seq)
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS blocks (
@@ -150,8 +202,10 @@ CREATE TABLE IF NOT EXISTS events (
     subject    BLOB,
     record_id  BLOB,
     request_id BLOB,
-    detail     TEXT NOT NULL
+    detail     TEXT NOT NULL,
+    proposal_id BLOB
 );
+CREATE INDEX IF NOT EXISTS events_by_proposal ON events (proposal_id) WHERE proposal_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_by_record ON events (record_id) WHERE record_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_by_request ON events (request_id) WHERE request_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_by_actor ON events (actor) WHERE actor IS NOT NULL;

@@ -7,7 +7,8 @@ use crate::{
     schema::{self, SCHEMA_VERSION},
     sql::digest_from_blob,
 };
-use custodia_protocol::{Block, Digest, Genesis, hash::to_hex};
+use commonware_codec::Encode as _;
+use custodia_protocol::{Block, Digest, Genesis, Params, hash::to_hex};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
@@ -17,6 +18,7 @@ pub struct State {
     pub(crate) genesis: Genesis,
     pub(crate) chain: Digest,
     pub(crate) orgs: Orgs,
+    pub(crate) params: Params,
     pub(crate) height: u64,
     pub(crate) last_digest: Digest,
     pub(crate) last_timestamp_ms: u64,
@@ -49,7 +51,7 @@ impl State {
                     found: hex::encode(found),
                 });
             }
-            Some(_) => {}
+            Some(_) => check_schema_version(&conn)?,
             None => {
                 let tx = conn.unchecked_transaction()?;
                 Orgs::init(&tx, genesis)?;
@@ -65,6 +67,7 @@ impl State {
                 ])?;
                 put.execute(params!["last_timestamp_ms", 0u64.to_be_bytes()])?;
                 put.execute(params!["state_commitment", chain.as_ref()])?;
+                put.execute(params!["params", genesis.params.encode().to_vec()])?;
                 drop(put);
                 tx.commit()?;
             }
@@ -85,11 +88,14 @@ impl State {
         let last_timestamp_ms = number("last_timestamp_ms")?;
         let last_digest = digest_from_blob(&meta("last_block")?, "meta.last_block")?;
         let commitment = digest_from_blob(&meta("state_commitment")?, "meta.state_commitment")?;
+        let params = Params::from_bytes(&meta("params")?)
+            .map_err(|e| StateError::Corrupt(format!("meta.params: {e}")))?;
         Ok(Self {
             conn,
             genesis: genesis.clone(),
             chain,
             orgs,
+            params,
             height,
             last_digest,
             last_timestamp_ms,
@@ -127,10 +133,40 @@ impl State {
         &self.genesis
     }
 
+    /// The chain's parameters after the last applied block: the genesis's, as enacted
+    /// proposals changed them (DESIGN §4.10).
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
     /// Read-only queries over this state.
     pub fn queries(&self) -> Queries<'_> {
         Queries::new(&self.conn)
     }
+}
+
+/// A database written by another version of the schema is refused: its rows would be read
+/// wrongly.
+fn check_schema_version(conn: &Connection) -> Result<(), StateError> {
+    let stored: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let version = stored
+        .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+        .map(i64::from_be_bytes);
+    if version == Some(SCHEMA_VERSION) {
+        return Ok(());
+    }
+    Err(StateError::Corrupt(format!(
+        "the state database has schema version {}, this node writes version {SCHEMA_VERSION}: \
+         stop the node, remove the state database and start it again to rebuild it from the \
+         archive (DESIGN §5.8)",
+        version.map_or_else(|| "(none)".to_string(), |v| v.to_string())
+    )))
 }
 
 /// A read-only view of a state database, for the API while the executor writes.

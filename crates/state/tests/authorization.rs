@@ -100,10 +100,17 @@ fn attest(record_id: RecordId, accepted: bool, reason: &str) -> Body {
     }
 }
 
+/// A `Deliver` sealed to member C (the requester of most requests here; the rules that refuse
+/// a delivery come before the check of its recipient's key).
 fn deliver(request_id: RequestId) -> Body {
+    deliver_to(request_id, MEMBER_C)
+}
+
+/// A `Deliver` sealed to the genesis organisation `requester`.
+fn deliver_to(request_id: RequestId, requester: usize) -> Body {
     Body::Deliver {
         request_id,
-        sealed: vec![7u8; 64].into(),
+        sealed: sealed_to(requester, 64).into(),
     }
 }
 
@@ -111,12 +118,12 @@ fn cancel(request_id: RequestId) -> Body {
     Body::Cancel { request_id }
 }
 
-fn set_status(org: &OrgKeys, active: bool) -> Body {
-    Body::SetOrgStatus {
-        org: org.identity_key(),
-        active,
-    }
+/// The organisation of genesis index `org` (an index past the genesis is an unknown id).
+fn set_status(org: usize, active: bool) -> Body {
+    set_status_body(org, active)
 }
+
+const NO_ORG: usize = 99;
 
 /// A consortium with records and requests in every status, and member C suspended.
 struct World {
@@ -182,7 +189,7 @@ fn world() -> World {
         c.decide(MEMBER_B, delivered, true),
         c.decide(SUPERVISOR, delivered, true),
     ]);
-    c.ok(c.sign_as(SUPERVISOR, deliver(delivered)));
+    c.ok(c.sign_as(SUPERVISOR, deliver_to(delivered, MEMBER_A)));
     let rejected = request(&mut c, MEMBER_B, &[rec_a], LONG_TTL);
     c.ok(c.decide(MEMBER_A, rejected, false));
     let cancelled = request(&mut c, MEMBER_A, &[rec_b], LONG_TTL);
@@ -241,7 +248,7 @@ fn wrong_signers_are_refused_with_their_code_and_change_nothing() {
         "outsider decides": out => decide(w.pending, true, ""), "unknown_signer";
         "outsider delivers": out => deliver(w.approved), "unknown_signer";
         "outsider cancels": out => cancel(w.pending), "unknown_signer";
-        "outsider suspends": out => set_status(&b, false), "unknown_signer";
+        "outsider suspends": out => set_status(MEMBER_B, false), "unknown_signer";
         // Wrong role.
         "supervisor submits": sup => fresh_record(), "not_member";
         "supervisor requests": sup => fresh_request(&[w.rec_a]), "not_member";
@@ -250,9 +257,9 @@ fn wrong_signers_are_refused_with_their_code_and_change_nothing() {
         "member rejects a record": b => attest(w.submitted, false, "bad"), "not_supervisor";
         "member delivers": a => deliver(w.approved), "not_supervisor";
         "requester delivers to itself": c => deliver(w.approved), "not_supervisor";
-        "member suspends": a => set_status(&b, false), "not_supervisor";
-        "member reinstates": b => set_status(&c, true), "not_supervisor";
-        "member suspends the supervisor": a => set_status(&sup, false), "not_supervisor";
+        "member suspends": a => set_status(MEMBER_B, false), "not_supervisor";
+        "member reinstates": b => set_status(MEMBER_C, true), "not_supervisor";
+        "member suspends the supervisor": a => set_status(SUPERVISOR, false), "not_supervisor";
         // Suspended member.
         "suspended member submits": c => fresh_record(), "signer_suspended";
         "suspended member requests": c => fresh_request(&[w.rec_a]), "signer_suspended";
@@ -278,7 +285,6 @@ fn wrong_states_are_refused_with_their_code_and_change_nothing() {
     let mut w = world();
     let k = |i: usize| w.c.keys[i].clone();
     let (sup, a, b) = (k(SUPERVISOR), k(MEMBER_A), k(MEMBER_B));
-    let out = outsider();
     let max_ttl = w.c.genesis.params.max_request_ttl;
     let ask = |records: &[RecordId], fields: &[&str]| {
         request_share(RequestId::random(), records, fields, "fraud check", 10)
@@ -307,9 +313,12 @@ fn wrong_states_are_refused_with_their_code_and_change_nothing() {
         "decide an unknown request": sup => decide(unknown_request, true, ""), "request_not_found";
         "deliver an unknown request": sup => deliver(unknown_request), "request_not_found";
         "cancel an unknown request": b => cancel(unknown_request), "request_not_found";
-        "suspend an unknown org": sup => set_status(&out, false), "org_not_found";
-        "suspend the supervisor": sup => set_status(&sup, false), "cannot_suspend_supervisor";
-        "reinstate the supervisor": sup => set_status(&sup, true), "cannot_suspend_supervisor";
+        "suspend an unknown org": sup => set_status(NO_ORG, false), "org_not_found";
+        "suspend the supervisor": sup => set_status(SUPERVISOR, false), "cannot_suspend_supervisor";
+        "reinstate the supervisor": sup => set_status(SUPERVISOR, true), "cannot_suspend_supervisor";
+        "suspend without a reason": sup => Body::SetOrgStatus { org: custodia_protocol::OrgId(MEMBER_B as u32), active: false, reason: " ".into() }, "reason_required";
+        "suspend a suspended member": sup => set_status(MEMBER_C, false), "org_status_unchanged";
+        "reinstate an active member": sup => set_status(MEMBER_B, true), "org_status_unchanged";
         // Taken ids.
         "provider reuses its record id": a => raw_submit(w.rec_a, &["x"], 32), "record_exists";
         "member takes another's record id": b => raw_submit(w.rec_a, &["x"], 32), "record_exists";
@@ -489,7 +498,7 @@ fn a_suspended_member_is_reinstated_and_acts_again() {
         request_share(RequestId::random(), &[rec_a], &[], "fraud check", 10),
     ));
     c.ok(c.decide(MEMBER_B, for_b, true));
-    c.ok(c.sign_as(SUPERVISOR, deliver(to_b)));
+    c.ok(c.sign_as(SUPERVISOR, deliver_to(to_b, MEMBER_B)));
     assert_eq!(
         c.state.queries().request(&to_b).unwrap().unwrap().status,
         RequestStatus::Delivered
@@ -520,7 +529,7 @@ fn a_failed_tx_between_good_ones_leaves_the_world_as_if_absent() {
             request_share(request_id, &[record], &[], "audit", 10),
         ),
         with_bad.sign_as(MEMBER_A, cancel(request_id)),
-        with_bad.sign_as(SUPERVISOR, deliver(request_id)),
+        with_bad.sign_as(SUPERVISOR, deliver_to(request_id, MEMBER_B)),
     ];
     let mut interleaved = Vec::new();
     for (i, tx) in good.iter().enumerate() {

@@ -121,13 +121,7 @@ fn history(c: &mut Consortium) -> Vec<(Block, Seen)> {
         deliver.clone(),
         c.sign_as(MEMBER_B, Body::Cancel { request_id: q1 }),
         c.sign_as(MEMBER_C, raw_submit(RecordId::random(), &["x"], 8)),
-        c.sign_as(
-            SUPERVISOR,
-            Body::SetOrgStatus {
-                org: c.keys[SUPERVISOR].identity_key(),
-                active: false,
-            },
-        ),
+        c.sign_as(SUPERVISOR, set_status_body(SUPERVISOR, false)),
     ];
     let applied = step(c, txs, &mut log);
     assert!(

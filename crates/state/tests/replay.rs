@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use custodia_protocol::{Body, Digest, Params, RecordId, Tx, hash::sha256};
+use custodia_protocol::{Digest, Params, RecordId, Tx, hash::sha256};
 use custodia_state::EventKind;
 use rusqlite::Connection;
 
@@ -174,10 +174,7 @@ fn a_tx_for_another_chain_is_refused_whatever_its_body() {
         &c.keys[SUPERVISOR].identity,
         other_chain,
         c.state.height() + 10,
-        Body::SetOrgStatus {
-            org: c.keys[MEMBER_A].identity_key(),
-            active: false,
-        },
+        set_status_body(MEMBER_A, false),
     );
     fails_unchecked(&mut c, tx, "wrong_chain");
     assert!(c.state.queries().orgs().unwrap()[MEMBER_A].active);

@@ -89,6 +89,7 @@ mod tests {
             record_id: Some(record),
             request_id: None,
             detail: String::new(),
+            proposal_id: None,
         }];
         let text = table(&trail);
         let lines: Vec<&str> = text.lines().collect();

@@ -72,7 +72,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Reads one `org.pub.toml`; a malformed file is reported with its path, the field (or line) and
 /// the TOML error.
-fn read_org(path: &Path) -> Result<OrgPublic> {
+pub(crate) fn read_org(path: &Path) -> Result<OrgPublic> {
     if path.is_dir() {
         bail!(
             "{} is a directory: pass the file, e.g. --org {}",

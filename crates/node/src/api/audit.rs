@@ -27,7 +27,7 @@ pub(crate) async fn audit(
     State(ctx): State<Arc<ApiContext>>,
     QueryParams(q): QueryParams<AuditFilter>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let names = Directory::of(ctx.ledger.genesis());
+    let names = Directory::read(&ctx.ledger).await?;
     let (_, limit) = params::page(None, q.limit)?;
     let filter = custodia_state::AuditFilter {
         record: q.record,

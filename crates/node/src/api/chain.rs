@@ -24,9 +24,11 @@ pub(crate) async fn status(State(ctx): State<Arc<ApiContext>>) -> Result<Json<St
     let ledger = &ctx.ledger;
     let head = ledger.head();
     let genesis = ledger.genesis();
-    let Some(org) = genesis.org(&ctx.keys.identity_key()) else {
+    let me = ctx.keys.current().identity_key();
+    let orgs = query(ledger, |queries| Ok(queries.orgs()?)).await?;
+    let Some(org) = orgs.into_iter().find(|org| org.identity_key == me) else {
         return Err(ApiError::internal(format!(
-            "this node's key is not an organisation of the genesis of {}",
+            "this node's key is not an organisation of the chain {}",
             genesis.chain_id
         )));
     };

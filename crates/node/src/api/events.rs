@@ -37,28 +37,54 @@ pub(crate) async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Held by the stream: the place is freed when the client goes away.
     let place = streams.open()?;
-    let names = Arc::new(Directory::of(ctx.ledger.genesis()));
-    let events = stream(ctx.ledger.subscribe(), names).map(move |event| {
+    let names = Arc::new(Directory::read(&ctx.ledger).await?);
+    // A block may name an organisation admitted after the stream opened: read them again.
+    let ledger = ctx.ledger.clone();
+    let refresh: Refresh = Arc::new(move || {
+        ledger
+            .query(|queries| Ok(queries.orgs()?))
+            .ok()
+            .map(|orgs| Directory::of_orgs(&orgs))
+    });
+    let events = stream(ctx.ledger.subscribe(), names, refresh).map(move |event| {
         let _held = &place;
         event
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
 }
 
-/// The events of the executed blocks `blocks` receives, ending when the feed closes.
+/// Reads the organisations' names again (`None` when the state cannot be read).
+pub(crate) type Refresh = Arc<dyn Fn() -> Option<Directory> + Send + Sync>;
+
+/// The events of the executed blocks `blocks` receives, ending when the feed closes. A block
+/// naming an organisation `names` does not know makes the stream `refresh` them.
 pub(crate) fn stream(
     blocks: Receiver<Arc<Executed>>,
     names: Arc<Directory>,
+    refresh: Refresh,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     futures::stream::unfold(
         (blocks, VecDeque::new(), names),
-        |(mut blocks, mut queue, names)| async move {
-            loop {
-                if let Some(event) = queue.pop_front() {
-                    return Some((Ok(event), (blocks, queue, names)));
-                }
-                match blocks.recv().await {
-                    Ok(executed) => queue.extend(events_of(&executed, &names)),
+        move |(mut blocks, mut queue, mut names)| {
+            let refresh = refresh.clone();
+            async move {
+                loop {
+                    if let Some(event) = queue.pop_front() {
+                        return Some((Ok(event), (blocks, queue, names)));
+                    }
+                    match blocks.recv().await {
+                    Ok(executed) => {
+                        let unknown = executed.events.iter().any(|e| {
+                            [&e.actor, &e.subject]
+                                .into_iter()
+                                .flatten()
+                                .any(|key| !names.knows(key))
+                        });
+                        if unknown && let Some(fresh) = refresh() {
+                            names = Arc::new(fresh);
+                        }
+                        queue.extend(events_of(&executed, &names))
+                    }
                     Err(RecvError::Lagged(missed)) => queue.push_back(sse(
                         LAGGED,
                         &LaggedEvent {
@@ -70,6 +96,7 @@ pub(crate) fn stream(
                         },
                     )),
                     Err(RecvError::Closed) => return None,
+                }
                 }
             }
         },
@@ -107,6 +134,7 @@ fn events_of(executed: &Executed, names: &Directory) -> Vec<Event> {
                 record_id: event.record_id,
                 request_id: event.request_id,
                 detail: event.detail.clone(),
+                proposal_id: event.proposal_id,
             },
         ));
     }
@@ -150,12 +178,13 @@ mod tests {
                 record_id: Some(RecordId([height as u8; 16])),
                 request_id: None,
                 detail: String::new(),
+                proposal_id: None,
             }],
         })
     }
 
     async fn text_of(blocks: Receiver<Arc<Executed>>, names: Directory) -> String {
-        let response = Sse::new(stream(blocks, Arc::new(names))).into_response();
+        let response = Sse::new(stream(blocks, Arc::new(names), Arc::new(|| None))).into_response();
         let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
         String::from_utf8(body.to_vec()).unwrap()
     }

@@ -23,7 +23,11 @@ use axum::{
 };
 use custodia_api::{Fetched, FetchedRecord, RequestPath, WaitQuery};
 use custodia_protocol::{
-    RequestId, delivery::open_delivery, keys::identity_key_from_hex, record::RecordHeader,
+    RequestId,
+    delivery::{DeliveryError, open_delivery},
+    keys::identity_key_from_hex,
+    record::RecordHeader,
+    seal::SealError,
 };
 use custodia_state::{DeliveryRow, RequestRow, RequestStatus};
 use std::sync::Arc;
@@ -54,7 +58,7 @@ pub(crate) async fn fetch(
     let Path(RequestPath { request_id }) = path?;
     let id = params::request_id(&request_id)?;
     let wait = wait::wait_of(&wait)?;
-    let names = Directory::of(ctx.ledger.genesis());
+    let names = Directory::read(&ctx.ledger).await?;
     let (request, delivered) = delivered(&ctx, id, wait, &names).await?;
     let Some((delivery, headers)) = delivered else {
         return Err(ApiError::internal(format!(
@@ -62,7 +66,15 @@ pub(crate) async fn fetch(
         )));
     };
     let chain = ctx.ledger.chain();
-    let keys = ctx.keys.clone();
+    let keys = ctx.keys.current();
+    let secret = match keys.opener(&delivery.sealed) {
+        Err(err @ SealError::UnknownKey(_)) => {
+            return Err(ApiError::internal(format!(
+                "the delivery of request {id} cannot be opened: {err}"
+            )));
+        }
+        other => other.cloned(),
+    };
     let requested = request.requester.clone();
     let fields = request.fields.clone();
     let opened = blocking(move || {
@@ -70,7 +82,7 @@ pub(crate) async fn fetch(
             &chain,
             &id,
             &requested,
-            &keys.encryption,
+            &secret.map_err(DeliveryError::Seal)?,
             &delivery.sealed,
             &fields,
             &headers,
@@ -112,7 +124,7 @@ async fn delivered(
     wait: Wait,
     names: &Directory,
 ) -> Result<Found, ApiError> {
-    let me = ctx.keys.identity_key();
+    let me = ctx.keys.current().identity_key();
     let deadline = Instant::now() + wait.timeout;
     let mut blocks = ctx.ledger.subscribe();
     loop {

@@ -5,7 +5,10 @@
 //! | `GET /healthz` | liveness, `{"ok": true}` (no token) |
 //! | `GET /openapi.json` | the OpenAPI 3.1 document of every endpoint (no token) |
 //! | `GET /v1/status` | chain, organisation and role, head, peers, mempool |
-//! | `GET /v1/orgs` | the consortium: names, roles, keys, addresses, active |
+//! | `GET /v1/orgs` | the consortium: ids, names, roles, addresses, status, key history |
+//! | `POST /v1/orgs/{name}/suspend`, `/reinstate` | the supervisor suspends (with a reason) or reinstates a member |
+//! | `POST /v1/proposals`, `GET /v1/proposals`, `GET /v1/proposals/{id}`, `POST /v1/proposals/{id}/approve`, `/reject` | governance: propose a change, list and show proposals, vote |
+//! | `POST /v1/keys/rotate` | this organisation's new encryption key: into the keyring, then `RotateKeys` |
 //! | `POST /v1/records` | plaintext fields → commitment, sealed to the supervisor, signed, submitted |
 //! | `GET /v1/records`, `GET /v1/records/{record_id}` | records' metadata (never values) |
 //! | `POST /v1/requests` | a signed share request |
@@ -39,6 +42,7 @@ mod openapi;
 mod ops;
 mod orgs;
 mod params;
+mod proposals;
 mod read;
 mod records;
 mod requests;
@@ -51,6 +55,7 @@ pub use error::ApiError;
 pub use guard::ApiLimits;
 pub use txs::BATCH_CONTENT_TYPE;
 
+use crate::Keyring;
 use crate::Ledger;
 use axum::{
     Extension, Router,
@@ -60,7 +65,7 @@ use axum::{
     middleware,
     routing::{MethodRouter, get, post},
 };
-use custodia_protocol::{OrgKeys, Params};
+use custodia_protocol::Params;
 use std::sync::Arc;
 use tower::{ServiceBuilder, limit::GlobalConcurrencyLimitLayer};
 
@@ -71,9 +76,9 @@ pub struct ApiContext {
     pub ledger: Arc<Ledger>,
     /// This node's organisation name.
     pub org: String,
-    /// The organisation's secret keys: sign its records, requests, decisions and cancels, and
-    /// open the deliveries it receives.
-    pub keys: Arc<OrgKeys>,
+    /// The organisation's keyring: signs its records, requests, decisions and cancels, opens
+    /// the deliveries it receives, and rotates its encryption key.
+    pub keys: Arc<Keyring>,
     /// The bearer token from `api.token` (an empty token refuses every request).
     pub token: String,
     /// Number of connected peers.
@@ -143,6 +148,22 @@ fn routes(params: &Params) -> Routes {
         .open_get("/openapi.json", openapi::openapi)
         .get("/v1/status", chain::status)
         .get("/v1/orgs", orgs::orgs)
+        .post("/v1/orgs/{name}/suspend", orgs::suspend, small)
+        .post("/v1/orgs/{name}/reinstate", orgs::reinstate, small)
+        .post("/v1/keys/rotate", orgs::rotate, small)
+        .post("/v1/proposals", proposals::propose, small)
+        .get("/v1/proposals", proposals::list)
+        .get("/v1/proposals/{proposal_id}", proposals::show)
+        .post(
+            "/v1/proposals/{proposal_id}/approve",
+            proposals::approve,
+            small,
+        )
+        .post(
+            "/v1/proposals/{proposal_id}/reject",
+            proposals::reject,
+            small,
+        )
         .post("/v1/records", records::submit, records::body_limit(params))
         .get("/v1/records", records::list)
         .get("/v1/records/{record_id}", records::show)

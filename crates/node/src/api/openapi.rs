@@ -4,7 +4,7 @@
 //! scheme and the errors every operation may answer, the schema of one server-sent event, and
 //! the chain's `max_request_ttl` as the maximum of a request's `ttl`.
 
-use super::{audit, chain, decide, events, fetch, ops, orgs, records, requests, txs};
+use super::{audit, chain, decide, events, fetch, ops, orgs, proposals, records, requests, txs};
 use axum::{Json, extract::State};
 use custodia_api::{
     self as api,
@@ -41,6 +41,14 @@ use utoipa::{
         openapi,
         chain::status,
         orgs::orgs,
+        orgs::suspend,
+        orgs::reinstate,
+        orgs::rotate,
+        proposals::propose,
+        proposals::list,
+        proposals::show,
+        proposals::approve,
+        proposals::reject,
         records::submit,
         records::list,
         records::show,
@@ -76,7 +84,9 @@ use utoipa::{
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
-        (name = "chain", description = "Status, organisations, blocks, receipts, raw txs, events"),
+        (name = "chain", description = "Status, blocks, receipts, raw txs, events"),
+        (name = "orgs", description = "The organisations: status, keys, suspension, key rotation"),
+        (name = "governance", description = "Proposals to add or remove members or change parameters, and votes"),
         (name = "records", description = "Submit and list records (metadata only)"),
         (name = "requests", description = "Share requests, decisions, and fetching deliveries"),
         (name = "audit", description = "The audit trail"),
@@ -186,6 +196,9 @@ fn require_path_parameters(document: &mut Value) {
 /// The document for a chain with `params`: a request's `ttl` is at most its `max_request_ttl`.
 pub(crate) fn document(params: &Params) -> Value {
     let mut document = base().clone();
+    if let Some(ttl) = document.pointer_mut("/components/schemas/NewProposal/properties/ttl") {
+        ttl["maximum"] = json!(params.max_proposal_ttl);
+    }
     if let Some(ttl) = document.pointer_mut("/components/schemas/NewRequest/properties/ttl") {
         ttl["maximum"] = json!(params.max_request_ttl);
     }

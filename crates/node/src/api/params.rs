@@ -5,7 +5,7 @@
 use super::ApiError;
 use custodia_api::limits::{DEFAULT_LIMIT, MAX_LIMIT};
 use custodia_protocol::{
-    Genesis, IdentityKey, RecordId, RequestId, genesis::valid_org_name, record::valid_kind,
+    IdentityKey, RecordId, RequestId, genesis::valid_org_name, record::valid_kind,
 };
 use std::collections::BTreeMap;
 
@@ -73,8 +73,25 @@ pub(crate) struct Directory {
 }
 
 impl Directory {
-    /// The directory of `genesis`.
-    pub(crate) fn of(genesis: &Genesis) -> Self {
+    /// The directory of the organisations the state holds now.
+    pub(crate) async fn read(ledger: &std::sync::Arc<crate::Ledger>) -> Result<Self, ApiError> {
+        let orgs = super::read::query(ledger, |queries| Ok(queries.orgs()?)).await?;
+        Ok(Self::of_orgs(&orgs))
+    }
+
+    /// The directory of `orgs`.
+    pub(crate) fn of_orgs(orgs: &[custodia_state::Org]) -> Self {
+        Self {
+            names: orgs
+                .iter()
+                .map(|org| (org.identity_key.clone(), org.name.clone()))
+                .collect(),
+        }
+    }
+
+    /// The directory of `genesis` (tests).
+    #[cfg(test)]
+    pub(crate) fn of(genesis: &custodia_protocol::Genesis) -> Self {
         Self {
             names: genesis
                 .orgs
@@ -90,6 +107,11 @@ impl Directory {
             .get(key)
             .cloned()
             .unwrap_or_else(|| hex::encode(key.as_ref()))
+    }
+
+    /// Whether an organisation has `key`.
+    pub(crate) fn knows(&self, key: &IdentityKey) -> bool {
+        self.names.contains_key(key)
     }
 
     /// The name of an optional key.

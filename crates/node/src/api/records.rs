@@ -66,9 +66,12 @@ pub(crate) async fn submit(
             err
         }
     })?;
-    let genesis = ctx.ledger.genesis();
-    let me = ctx.keys.identity_key();
-    if genesis.org(&me).map(|org| org.role) == Some(Role::Supervisor) {
+    let me = ctx.keys.current().identity_key();
+    let orgs = query(&ctx.ledger, |queries| Ok(queries.orgs()?)).await?;
+    if orgs
+        .iter()
+        .any(|org| org.identity_key == me && org.role == Role::Supervisor)
+    {
         return Err(ApiError::forbidden(
             "not_member",
             format!(
@@ -77,8 +80,10 @@ pub(crate) async fn submit(
             ),
         ));
     }
-    let Some(supervisor) = genesis.orgs.iter().find(|org| org.role == Role::Supervisor) else {
-        return Err(ApiError::internal("the genesis names no supervisor"));
+    // Sealed to the supervisor's key as the state has it now (it may have rotated; DESIGN
+    // §6.6): a record sealed to an older key is refused (`wrong_encryption_key`).
+    let Some(supervisor) = orgs.iter().find(|org| org.role == Role::Supervisor) else {
+        return Err(ApiError::internal("the state names no supervisor"));
     };
     let supervisor = supervisor.encryption_key;
     check_kind_and_tags(&record.kind, &record.tags).map_err(invalid_record)?;
@@ -141,7 +146,7 @@ pub(crate) async fn list(
     State(ctx): State<Arc<ApiContext>>,
     QueryParams(q): QueryParams<RecordFilter>,
 ) -> Result<Json<RecordPage>, ApiError> {
-    let names = Directory::of(ctx.ledger.genesis());
+    let names = Directory::read(&ctx.ledger).await?;
     let (offset, limit) = params::page(q.offset, q.limit)?;
     let filter = custodia_state::RecordFilter {
         provider: q.provider.as_deref().map(|n| names.key(n)).transpose()?,
@@ -186,6 +191,6 @@ pub(crate) async fn show(
     };
     Ok(Json(views::record(
         row,
-        &Directory::of(ctx.ledger.genesis()),
+        &Directory::read(&ctx.ledger).await?,
     )))
 }

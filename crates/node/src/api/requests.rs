@@ -44,12 +44,17 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let wait = wait::wait_of(&wait)?;
     let request_id = RequestId::random();
+    let ttl = match request.ttl {
+        Some(ttl) => ttl,
+        // The chain's maximum as proposals may have changed it (DESIGN §4.10).
+        None => query(&ctx.ledger, |queries| Ok(queries.params()?.max_request_ttl)).await?,
+    };
     let body = Body::RequestShare {
         request_id,
         record_ids: request.record_ids,
         fields: request.fields,
         purpose: request.purpose,
-        ttl: request.ttl.unwrap_or(ctx.ledger.params().max_request_ttl),
+        ttl,
     };
     let submitted = wait::submit(&ctx, body, wait).await?;
     Ok(wait::answer(Written::Request(request_id), submitted))
@@ -69,7 +74,7 @@ pub(crate) async fn list(
     State(ctx): State<Arc<ApiContext>>,
     QueryParams(q): QueryParams<RequestFilter>,
 ) -> Result<Json<RequestPage>, ApiError> {
-    let names = Directory::of(ctx.ledger.genesis());
+    let names = Directory::read(&ctx.ledger).await?;
     let (offset, limit) = params::page(q.offset, q.limit)?;
     let filter = custodia_state::RequestFilter {
         status: q.status.map(views::request_status_filter),
@@ -118,7 +123,7 @@ pub(crate) async fn show(
     let Some((request, decisions, delivery)) = found else {
         return Err(not_found(&id));
     };
-    let names = Directory::of(ctx.ledger.genesis());
+    let names = Directory::read(&ctx.ledger).await?;
     Ok(Json(RequestDetail {
         request: views::request(request, &names),
         decisions: decisions

@@ -136,5 +136,6 @@ pub(crate) fn audit_entry(entry: AuditEntry) -> api::AuditEntry {
         record_id: entry.record_id,
         request_id: entry.request_id,
         detail: entry.detail,
+        proposal_id: entry.proposal_id,
     }
 }

@@ -20,10 +20,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use custodia_api::{
-    RecordTx, RequestTx, WaitQuery,
+    KeyRotationTx, OrgTx, ProposalTx, RecordTx, RequestTx, WaitQuery,
     limits::{DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS},
 };
-use custodia_protocol::{Body, Digest, RecordId, RequestId, Tx, hash::to_hex};
+use custodia_protocol::{Body, Digest, ProposalId, RecordId, RequestId, Tx, hash::to_hex};
 use custodia_state::{Code, Receipt};
 use std::{sync::Arc, time::Duration};
 use tokio::{
@@ -45,8 +45,16 @@ pub(crate) fn rule_status(code: Code) -> StatusCode {
         | Code::NotSupervisor
         | Code::NotApprover
         | Code::NotRequester
-        | Code::OwnRecord => StatusCode::FORBIDDEN,
-        Code::RecordNotFound | Code::RequestNotFound | Code::OrgNotFound => StatusCode::NOT_FOUND,
+        | Code::OwnRecord
+        | Code::CannotSuspendSupervisor
+        | Code::CannotRemoveSupervisor
+        | Code::OwnRemoval
+        | Code::SignerRemoved
+        | Code::SignerNotAdmitted => StatusCode::FORBIDDEN,
+        Code::RecordNotFound
+        | Code::RequestNotFound
+        | Code::OrgNotFound
+        | Code::ProposalNotFound => StatusCode::NOT_FOUND,
         Code::RecordExists
         | Code::RequestExists
         | Code::RecordNotSubmitted
@@ -57,6 +65,16 @@ pub(crate) fn rule_status(code: Code) -> StatusCode {
         | Code::RequestClosed
         | Code::RequesterSuspended
         | Code::SignerSuspended
+        | Code::OrgStatusUnchanged
+        | Code::KeyReused
+        | Code::WrongEncryptionKey
+        | Code::ProposalExists
+        | Code::ProposalClosed
+        | Code::MembershipChangePending
+        | Code::AlreadyVoted
+        | Code::OrgExists
+        | Code::OrgRemoved
+        | Code::ProviderRemoved
         | Code::DuplicateTx => StatusCode::CONFLICT,
         Code::UnknownField | Code::DeliveryTooLarge => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::BAD_REQUEST,
@@ -108,7 +126,12 @@ pub(crate) fn sign(ctx: &ApiContext, body: Body) -> Tx {
         .height
         .saturating_add(1)
         .saturating_add(window);
-    Tx::sign(&ctx.keys.identity, ledger.chain(), valid_until, body)
+    Tx::sign(
+        &ctx.keys.current().identity,
+        ledger.chain(),
+        valid_until,
+        body,
+    )
 }
 
 /// Signs `body`, admits it and, if asked, waits for its receipt.
@@ -116,6 +139,16 @@ pub(crate) async fn submit(
     ctx: &ApiContext,
     body: Body,
     wait: Wait,
+) -> Result<Submitted, ApiError> {
+    submit_holding(ctx, body, wait, ()).await
+}
+
+/// [`submit`], holding `guard` until the mempool took (or refused) the tx, not while waiting.
+pub(crate) async fn submit_holding<G: Send>(
+    ctx: &ApiContext,
+    body: Body,
+    wait: Wait,
+    guard: G,
 ) -> Result<Submitted, ApiError> {
     let tx = sign(ctx, body);
     let valid_until = tx.valid_until;
@@ -125,6 +158,7 @@ pub(crate) async fn submit(
     let id = blocking(move || ledger.submit(tx))
         .await?
         .map_err(refused)?;
+    drop(guard);
     if !wait.enabled {
         return Ok(Submitted::Pending(id));
     }
@@ -149,6 +183,12 @@ pub(crate) enum Written {
     Record(RecordId),
     /// A request (create, approve, reject, cancel).
     Request(RequestId),
+    /// An organisation's status (suspend, reinstate), by name.
+    Org(String),
+    /// A new encryption key of this organisation (hex).
+    Key(String),
+    /// A proposal (propose, vote).
+    Proposal(ProposalId),
 }
 
 impl Written {
@@ -162,6 +202,24 @@ impl Written {
             .into_response(),
             Written::Request(request_id) => Json(RequestTx {
                 request_id,
+                tx_id,
+                receipt,
+            })
+            .into_response(),
+            Written::Org(org) => Json(OrgTx {
+                org,
+                tx_id,
+                receipt,
+            })
+            .into_response(),
+            Written::Key(encryption_key) => Json(KeyRotationTx {
+                encryption_key,
+                tx_id,
+                receipt,
+            })
+            .into_response(),
+            Written::Proposal(proposal_id) => Json(ProposalTx {
+                proposal_id,
                 tx_id,
                 receipt,
             })

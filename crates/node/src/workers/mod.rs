@@ -15,9 +15,9 @@ mod flight;
 mod redo;
 pub mod supervisor;
 
-use crate::{AdmitError, Ledger, config::ApprovalPolicy, ledger::Executed};
+use crate::{AdmitError, Keyring, Ledger, config::ApprovalPolicy, ledger::Executed};
 use commonware_runtime::{Handle, Spawner};
-use custodia_protocol::{Body, Digest, IdentityKey, OrgKeys, Role, tx::TxError};
+use custodia_protocol::{Body, Digest, IdentityKey, Role, tx::TxError};
 use custodia_state::{Code, EventKind, Queries, RequestFilter, RequestStatus, StateError};
 use duty::Duty;
 use flight::{InFlight, Pending, parallel_map};
@@ -43,7 +43,7 @@ const MAX_IN_FLIGHT: usize = 16_384;
 pub fn start<E: Spawner>(
     context: E,
     ledger: Arc<Ledger>,
-    keys: Arc<OrgKeys>,
+    keys: Arc<Keyring>,
     policy: ApprovalPolicy,
 ) -> Handle<()> {
     context
@@ -53,7 +53,7 @@ pub fn start<E: Spawner>(
 
 struct Worker {
     ledger: Arc<Ledger>,
-    keys: Arc<OrgKeys>,
+    keys: Arc<Keyring>,
     me: IdentityKey,
     supervisor: bool,
     auto_approve: bool,
@@ -68,12 +68,22 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(ledger: Arc<Ledger>, keys: Arc<OrgKeys>, policy: ApprovalPolicy) -> Self {
-        let me = keys.identity_key();
+    fn new(ledger: Arc<Ledger>, keys: Arc<Keyring>, policy: ApprovalPolicy) -> Self {
+        let me = keys.current().identity_key();
+        // Roles never change (DESIGN §4.5): the state's, read once.
         let supervisor = ledger
-            .genesis()
-            .org(&me)
-            .is_some_and(|org| org.role == Role::Supervisor);
+            .query(|queries| Ok(queries.orgs()?))
+            .map(|orgs| {
+                orgs.iter()
+                    .any(|org| org.identity_key == me && org.role == Role::Supervisor)
+            })
+            .unwrap_or_else(|err| {
+                warn!(%err, "cannot read the organisations; taking the genesis's roles");
+                ledger
+                    .genesis()
+                    .org(&me)
+                    .is_some_and(|org| org.role == Role::Supervisor)
+            });
         Self {
             ledger,
             keys,
@@ -316,9 +326,8 @@ impl Worker {
             for (duty, anchor) in duties {
                 let valid_until = duty::valid_until(anchor, self.redo.from(&duty, next), window);
                 let work = match duty {
-                    Duty::Attest(record_id) => {
-                        supervisor::submitted(queries, &record_id)?.map(Work::Attest)
-                    }
+                    Duty::Attest(record_id) => supervisor::submitted(queries, &record_id)?
+                        .map(|r| Work::Attest(Box::new(r))),
                     _ => self.body(queries, &duty, valid_until)?.map(Work::Ready),
                 };
                 read.push((duty, anchor, valid_until, work));
@@ -333,14 +342,17 @@ impl Worker {
             }
         };
         // Open, check and sign on every core: the supervisor opens every record submitted.
-        let keys = &*self.keys;
+        let keys = self.keys.current();
+        let keys = &*keys;
         let signed = parallel_map(read, |(duty, anchor, valid_until, work)| {
-            let tx = work.map(|work| {
+            let tx = work.and_then(|work| {
                 let body = match work {
-                    Work::Attest(record) => supervisor::attestation(&chain, keys, &params, &record),
+                    Work::Attest(record) => {
+                        supervisor::attestation(&chain, keys, &params, &record)?
+                    }
                     Work::Ready(body) => body,
                 };
-                duty::sign(keys, chain, &duty, valid_until, body)
+                Some(duty::sign(keys, chain, &duty, valid_until, body))
             });
             (duty, anchor, valid_until, tx)
         });
@@ -457,13 +469,19 @@ impl Worker {
     ) -> Result<Option<Body>, StateError> {
         let chain = self.ledger.chain();
         match duty {
-            Duty::Attest(record_id) => {
-                Ok(supervisor::submitted(queries, record_id)?.map(|record| {
-                    supervisor::attestation(&chain, &self.keys, self.ledger.params(), &record)
-                }))
-            }
+            Duty::Attest(record_id) => Ok(supervisor::submitted(queries, record_id)?.and_then(
+                |record| {
+                    supervisor::attestation(
+                        &chain,
+                        &self.keys.current(),
+                        self.ledger.params(),
+                        &record,
+                    )
+                },
+            )),
             Duty::Deliver(request_id) => {
-                match supervisor::delivery(&chain, &self.keys, queries, request_id, valid_until) {
+                let keys = self.keys.current();
+                match supervisor::delivery(&chain, &keys, queries, request_id, valid_until) {
                     Ok(body) => Ok(body),
                     Err(supervisor::DeliverError::State(err)) => Err(err),
                     Err(err) => {
@@ -494,7 +512,7 @@ impl Worker {
 /// What a duty's tx is made from.
 enum Work {
     /// A record to open and judge.
-    Attest(supervisor::Submitted),
+    Attest(Box<supervisor::Submitted>),
     /// The body, ready.
     Ready(Body),
 }
@@ -534,7 +552,7 @@ mod tests {
             MempoolLimits::default(),
         )
         .unwrap();
-        let supervisor = Arc::new(keys.into_iter().next().unwrap());
+        let supervisor = Arc::new(Keyring::in_memory(keys.into_iter().next().unwrap()));
         Worker::new(ledger, supervisor, policy)
     }
 

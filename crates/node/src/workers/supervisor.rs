@@ -6,8 +6,10 @@ use custodia_protocol::{
     Body, Digest, OrgKeys, Params, RecordId, RequestId,
     delivery::{DeliveryError, build_bundle, check_deliverable, seal_bundle_seeded},
     record::{RecordError, check_kind_and_tags, open_record},
+    seal::SealError,
 };
 use custodia_state::{Queries, RecordRow, RecordStatus, RequestStatus, StateError};
+use tracing::error;
 
 /// Why a delivery could not be built (the request stays approved; the operator must look).
 #[derive(Debug, thiserror::Error)]
@@ -58,9 +60,21 @@ pub fn submitted(
     Ok(Some(Submitted { row, sealed }))
 }
 
-/// The supervisor's verdict on a submitted record: opens it and checks it.
-pub fn attestation(chain: &Digest, keys: &OrgKeys, params: &Params, record: &Submitted) -> Body {
+/// The supervisor's verdict on a submitted record: opens it and checks it. `None` when the
+/// keyring holds no secret of the key the record is sealed to: the state only takes records
+/// sealed to the supervisor's current key, so the keyring lost a secret and the record is not
+/// at fault (logged; the verdict waits for the operator to restore the key file, DESIGN §6.6).
+pub fn attestation(
+    chain: &Digest,
+    keys: &OrgKeys,
+    params: &Params,
+    record: &Submitted,
+) -> Option<Body> {
     let Submitted { row, sealed } = record;
+    if let Err(err @ SealError::UnknownKey(_)) = keys.opener(sealed) {
+        error!(record_id = %row.record_id, %err, "cannot judge the record");
+        return None;
+    }
     let verdict = if sealed.len() as u64 > params.max_record_bytes {
         Err(format!(
             "the sealed record has {} bytes, over the limit of {}",
@@ -71,7 +85,9 @@ pub fn attestation(chain: &Digest, keys: &OrgKeys, params: &Params, record: &Sub
         Err(reason_of(&err))
     } else {
         let header = row.header();
-        open_record(chain, &keys.encryption, &header, sealed)
+        keys.opener(sealed)
+            .map_err(RecordError::Seal)
+            .and_then(|secret| open_record(chain, secret, &header, sealed))
             .map_err(|err| reason_of(&err))
             .and_then(|fields| {
                 // Refused now rather than approved and never deliverable (DESIGN §6.5).
@@ -87,11 +103,11 @@ pub fn attestation(chain: &Digest, keys: &OrgKeys, params: &Params, record: &Sub
         ),
         Err(reason) => (false, reason),
     };
-    Body::AttestRecord {
+    Some(Body::AttestRecord {
         record_id: row.record_id,
         accepted,
         reason,
-    }
+    })
 }
 
 /// A rejection reason for the chain: what failed, without any content of the record.
@@ -143,12 +159,14 @@ pub fn delivery(
             return Err(DeliverError::MissingRecord(*record_id));
         };
         let header = row.header();
-        let fields = open_record(chain, &keys.encryption, &header, &sealed).map_err(|err| {
-            DeliverError::Unreadable {
+        let fields = keys
+            .opener(&sealed)
+            .map_err(RecordError::Seal)
+            .and_then(|secret| open_record(chain, secret, &header, &sealed))
+            .map_err(|err| DeliverError::Unreadable {
                 record_id: *record_id,
                 code: err.code(),
-            }
-        })?;
+            })?;
         records.push((header, fields));
     }
     let requester = read(queries.orgs())?

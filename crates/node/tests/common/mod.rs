@@ -9,7 +9,7 @@ use commonware_p2p::simulated::{self, Link, Oracle};
 use commonware_runtime::{Clock, Handle, Quota, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, probability};
 use custodia_node::{
-    ChainBlock, GatedScheme, Ledger, MempoolLimits, VoteGate,
+    ChainBlock, GatedScheme, Keyring, Ledger, MempoolLimits, VoteGate,
     application::Application,
     config::ApprovalPolicy,
     engine::{self, Channels, Timing, channel},
@@ -209,6 +209,8 @@ pub struct SimNode {
     pub vote_gate: Arc<VoteGate>,
     /// The role workers, when started ([`SimNode::with_workers`]).
     pub workers: Option<Handle<()>>,
+    /// The organisation's keyring, shared by its workers (rotations stay in memory).
+    pub keys: Arc<Keyring>,
 }
 
 impl SimNode {
@@ -226,14 +228,13 @@ impl SimNode {
     pub fn with_workers(
         mut self,
         context: &deterministic::Context,
-        consortium: &Consortium,
         index: usize,
         policy: ApprovalPolicy,
     ) -> Self {
         self.workers = Some(workers::start(
             context.child("workers").with_attribute("index", index),
             self.ledger.clone(),
-            Arc::new(consortium.keys[index].clone()),
+            self.keys.clone(),
             policy,
         ));
         self
@@ -381,6 +382,7 @@ where
     )
     .expect("start engine");
     SimNode {
+        keys: Arc::new(Keyring::in_memory(consortium.keys[index].clone())),
         ledger,
         handle,
         vote_gate,

@@ -83,7 +83,7 @@ impl Chain {
             ApiContext {
                 ledger: self.ledger.clone(),
                 org: ORG_NAMES[org].into(),
-                keys: Arc::new(self.keys[org].clone()),
+                keys: Arc::new(custodia_node::Keyring::in_memory(self.keys[org].clone())),
                 token: TOKEN.into(),
                 peers: Arc::new(|| 3),
                 metrics: Arc::new(String::new),

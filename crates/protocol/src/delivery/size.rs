@@ -8,7 +8,7 @@
 //! `1000000000000000.0`). So a record is deliverable only if its entry, however its fields are
 //! split into disclosed and undisclosed, takes at most its sealed size plus the allowance less
 //! [`RESERVED_PER_RECORD`]. Then every bundle of every request fits: the bundle's envelope and
-//! seal (114 bytes) and the commas between entries fit in what the records leave over.
+//! seal (146 bytes) and the commas between entries fit in what the records leave over.
 //!
 //! [`MAX_REQUEST_RECORDS`]: crate::params::MAX_REQUEST_RECORDS
 
@@ -20,7 +20,7 @@ use crate::{
 
 /// Bytes of its allowance each record leaves to the bundle: a comma after its entry and one
 /// byte towards the envelope (`{"request_id":"req_…","records":[…]}`, 66 bytes) and the seal
-/// (48 bytes) — enough once 114 records or more share them, and any request of fewer records
+/// (80 bytes) — enough once 146 records or more share them, and any request of fewer records
 /// has more than 20 KiB of unused allowance.
 pub const RESERVED_PER_RECORD: usize = 2;
 

@@ -1,16 +1,18 @@
 //! The rules of DESIGN §4.5: who may do what, in which state. Each body is checked in full
 //! before anything is written, so a failed tx leaves the world state as if it were absent.
 
+mod membership;
 mod org;
+mod proposal;
 mod record;
 mod request;
 
 use crate::{
     event::{Event, EventKind},
-    orgs::{Org, Orgs},
+    orgs::{Membership, Org, Orgs},
     receipt::{Code, Rejection},
 };
-use custodia_protocol::{Body, Digest, Genesis, IdentityKey, Params, RecordId, RequestId, Role};
+use custodia_protocol::{Body, Digest, IdentityKey, Params, ProposalId, RecordId, RequestId, Role};
 use rusqlite::Connection;
 
 /// A rule failure or a database failure while checking or applying a tx.
@@ -41,8 +43,8 @@ pub(crate) fn reject<T>(code: Code, message: impl Into<String>) -> Result<T, Fai
 /// Everything a rule needs to know about the tx being applied.
 pub(crate) struct Ctx<'a> {
     pub conn: &'a Connection,
-    pub genesis: &'a Genesis,
-    pub params: &'a Params,
+    /// The chain's parameters now (the genesis's, as proposals changed them).
+    pub params: &'a mut Params,
     pub orgs: &'a mut Orgs,
     pub height: u64,
     pub tx_id: Digest,
@@ -71,12 +73,42 @@ impl Ctx<'_> {
             record_id,
             request_id,
             detail: detail.into(),
+            proposal_id: None,
         });
     }
 
-    /// The signer's organisation, or `UnknownSigner`.
+    /// Records an event about a proposal caused by the current tx.
+    pub fn emit_proposal(
+        &mut self,
+        kind: EventKind,
+        subject: Option<IdentityKey>,
+        proposal_id: ProposalId,
+        detail: impl Into<String>,
+    ) {
+        self.emit(kind, subject, None, None, detail);
+        if let Some(event) = self.events.last_mut() {
+            event.proposal_id = Some(proposal_id);
+        }
+    }
+
+    /// The signer's organisation, or `UnknownSigner`; a removed organisation, or one whose
+    /// admission is not yet in effect, signs nothing (`signer_removed`, `signer_not_admitted`).
     fn signer_org(&self) -> Result<&Org, Fail> {
         match self.orgs.get(self.signer) {
+            Some(org) if org.membership == Membership::Removed => reject(
+                Code::SignerRemoved,
+                format!(
+                    "organisation {} was removed from the consortium at height {}",
+                    org.name, org.membership_height
+                ),
+            ),
+            Some(org) if org.membership == Membership::Admitted => reject(
+                Code::SignerNotAdmitted,
+                format!(
+                    "organisation {} is admitted from height {}, not before",
+                    org.name, org.membership_height
+                ),
+            ),
             Some(org) => Ok(org),
             None => reject(
                 Code::UnknownSigner,
@@ -127,12 +159,34 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// The supervisor's identity key.
-    fn supervisor(&self) -> IdentityKey {
-        self.genesis
-            .supervisor()
-            .map(|o| o.identity_key.clone())
-            .unwrap_or_else(|| self.signer.clone())
+    /// The supervisor, from the state (`Genesis::validate` makes sure there is one).
+    fn supervisor(&self) -> Result<&Org, Fail> {
+        match self.orgs.supervisor() {
+            Some(org) => Ok(org),
+            None => Err(Fail::Db(crate::orgs::corrupt("orgs.role: no supervisor"))),
+        }
+    }
+
+    /// A sealed payload must name `recipient`'s current encryption key (`wrong_encryption_key`):
+    /// one sealed to a key the recipient rotated away from is refused, so a leaked old key
+    /// opens nothing sealed after the rotation.
+    fn require_sealed_to(&self, sealed: &[u8], recipient: &Org, what: &str) -> Result<(), Fail> {
+        let named = custodia_protocol::seal::sealed_to(sealed);
+        if named == Some(recipient.encryption_key) {
+            return Ok(());
+        }
+        reject(
+            Code::WrongEncryptionKey,
+            format!(
+                "the {what} is sealed to encryption key {}, but {}'s key is {}: seal it again \
+                 to the current key (GET /v1/orgs)",
+                named
+                    .map(|k| hex::encode(k.0))
+                    .unwrap_or_else(|| "(none)".into()),
+                recipient.name,
+                hex::encode(recipient.encryption_key.0)
+            ),
+        )
     }
 }
 
@@ -166,15 +220,34 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, body: &Body) -> Result<(), Fail> {
         } => request::decide(ctx, request_id, *approve, reason),
         Body::Deliver { request_id, sealed } => request::deliver(ctx, request_id, sealed),
         Body::Cancel { request_id } => request::cancel(ctx, request_id),
-        Body::SetOrgStatus { org, active } => org::set_status(ctx, org, *active),
+        Body::SetOrgStatus {
+            org,
+            active,
+            reason,
+        } => org::set_status(ctx, *org, *active, reason),
+        Body::RotateKeys { encryption_key } => org::rotate_keys(ctx, encryption_key),
+        Body::Propose {
+            proposal_id,
+            change,
+            ttl,
+        } => proposal::propose(ctx, proposal_id, change, *ttl),
+        Body::Vote {
+            proposal_id,
+            approve,
+            reason,
+        } => proposal::vote(ctx, proposal_id, *approve, reason),
     }
 }
 
-/// Expires the pending requests whose time is up at the end of block `height`.
-pub(crate) fn expire_requests(
+/// What happens at the end of block `height`, after its txs: pending requests and open
+/// proposals whose time is up expire, and enacted membership changes due take effect.
+pub(crate) fn end_of_block(
     conn: &Connection,
     height: u64,
+    orgs: &mut Orgs,
     events: &mut Vec<Event>,
 ) -> rusqlite::Result<()> {
-    request::expire(conn, height, events)
+    request::expire(conn, height, events)?;
+    proposal::expire(conn, height, events)?;
+    membership::take_effect(conn, height, orgs, events)
 }

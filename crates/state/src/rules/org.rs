@@ -1,17 +1,20 @@
-//! `SetOrgStatus`: the supervisor suspends or reinstates an organisation.
+//! The organisations' own bodies: `SetOrgStatus` (the supervisor suspends or reinstates an
+//! organisation) and `RotateKeys` (an organisation replaces its encryption key).
 
 use super::{Ctx, Fail, reject};
 use crate::{event::EventKind, receipt::Code};
-use custodia_protocol::{IdentityKey, Role};
-use rusqlite::params;
+use custodia_protocol::{EncryptionKey, OrgId, Role};
+use rusqlite::{OptionalExtension, params};
 
-pub(super) fn set_status(ctx: &mut Ctx<'_>, org: &IdentityKey, active: bool) -> Result<(), Fail> {
+pub(super) fn set_status(
+    ctx: &mut Ctx<'_>,
+    org: OrgId,
+    active: bool,
+    reason: &str,
+) -> Result<(), Fail> {
     ctx.require_supervisor("suspend or reinstate organisations")?;
-    let Some(target) = ctx.orgs.get(org) else {
-        return reject(
-            Code::OrgNotFound,
-            format!("no organisation with key {}", hex::encode(org.as_ref())),
-        );
+    let Some(target) = ctx.orgs.by_id(org) else {
+        return reject(Code::OrgNotFound, format!("no organisation with id {org}"));
     };
     if target.role == Role::Supervisor {
         return reject(
@@ -19,16 +22,113 @@ pub(super) fn set_status(ctx: &mut Ctx<'_>, org: &IdentityKey, active: bool) -> 
             "the supervisor cannot be suspended",
         );
     }
-    let name = target.name.clone();
+    if target.membership == crate::orgs::Membership::Removed {
+        return reject(
+            Code::OrgRemoved,
+            format!(
+                "organisation {} was removed from the consortium",
+                target.name
+            ),
+        );
+    }
+    if !active && reason.trim().is_empty() {
+        return reject(
+            Code::ReasonRequired,
+            format!("suspending {} needs a reason", target.name),
+        );
+    }
+    if target.active == active {
+        let state = if active { "active" } else { "suspended" };
+        return reject(
+            Code::OrgStatusUnchanged,
+            format!("organisation {} is already {state}", target.name),
+        );
+    }
+    let key = target.identity_key.clone();
+    let reason = (!reason.trim().is_empty()).then(|| reason.to_string());
     ctx.conn
-        .prepare_cached("UPDATE orgs SET active = ?1 WHERE identity_key = ?2")?
-        .execute(params![active, org.as_ref()])?;
-    ctx.orgs.set_active(org, active);
+        .prepare_cached(
+            "UPDATE orgs SET active = ?1, status_height = ?2, status_reason = ?3
+             WHERE identity_key = ?4",
+        )?
+        .execute(params![active, ctx.height as i64, reason, key.as_ref()])?;
+    if let Some(target) = ctx.orgs.get_mut(&key) {
+        target.active = active;
+        target.status_height = ctx.height;
+        target.status_reason = reason.clone();
+    }
     let kind = if active {
         EventKind::OrgReinstated
     } else {
         EventKind::OrgSuspended
     };
-    ctx.emit(kind, Some(org.clone()), None, None, name);
+    ctx.emit(kind, Some(key), None, None, reason.unwrap_or_default());
+    Ok(())
+}
+
+/// The organisation that has or had `key` as its encryption key, and from which height: no two
+/// organisations ever share one, as no two share one in the genesis.
+pub(super) fn encryption_key_owner(
+    ctx: &Ctx<'_>,
+    key: &EncryptionKey,
+) -> rusqlite::Result<Option<(OrgId, i64)>> {
+    ctx.conn
+        .prepare_cached(
+            "SELECT org, from_height FROM org_keys WHERE kind = 'encryption' AND key = ?1 LIMIT 1",
+        )?
+        .query_row([&key.0[..]], |r| {
+            Ok((OrgId(r.get::<_, i64>(0)? as u32), r.get(1)?))
+        })
+        .optional()
+}
+
+pub(super) fn rotate_keys(ctx: &mut Ctx<'_>, encryption_key: &EncryptionKey) -> Result<(), Fail> {
+    ctx.require_active("rotate its keys")?;
+    let org = ctx.signer_org()?.id;
+    if let Some((owner, height)) = encryption_key_owner(ctx, encryption_key)? {
+        let whose = if owner == org {
+            "this organisation's".to_string()
+        } else {
+            let name = ctx
+                .orgs
+                .by_id(owner)
+                .map_or("another organisation", |o| &o.name);
+            format!("{name}'s")
+        };
+        return reject(
+            Code::KeyReused,
+            format!(
+                "encryption key {} was already {whose} key (from height {height}): make a new one",
+                hex::encode(encryption_key.0)
+            ),
+        );
+    }
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO org_keys (org, kind, seq, key, from_height, tx_id)
+             VALUES (?1, 'encryption',
+                     (SELECT COUNT(*) FROM org_keys WHERE org = ?1 AND kind = 'encryption'),
+                     ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            org.0 as i64,
+            &encryption_key.0[..],
+            ctx.height as i64,
+            ctx.tx_id.as_ref()
+        ])?;
+    ctx.conn
+        .prepare_cached("UPDATE orgs SET encryption_key = ?1 WHERE identity_key = ?2")?
+        .execute(params![&encryption_key.0[..], ctx.signer.as_ref()])?;
+    let signer = ctx.signer.clone();
+    if let Some(target) = ctx.orgs.get_mut(&signer) {
+        target.encryption_key = *encryption_key;
+    }
+    ctx.emit(
+        EventKind::OrgKeysRotated,
+        Some(signer),
+        None,
+        None,
+        format!("encryption key {}", hex::encode(encryption_key.0)),
+    );
     Ok(())
 }

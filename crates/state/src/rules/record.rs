@@ -36,6 +36,7 @@ pub(super) fn submit(
             ),
         );
     }
+    ctx.require_sealed_to(sealed, ctx.supervisor()?, "record")?;
     let tags_json = serde_json::to_string(tags).unwrap_or_default();
     let fields_json = serde_json::to_string(fields).unwrap_or_default();
     let inserted = ctx

@@ -78,7 +78,7 @@ pub(super) fn create(
     }
 
     let mut approvers: BTreeSet<IdentityKey> = BTreeSet::new();
-    approvers.insert(ctx.supervisor());
+    approvers.insert(ctx.supervisor()?.identity_key.clone());
     let mut available: BTreeSet<String> = BTreeSet::new();
     let mut total_bytes: u64 = 0;
     for record_id in record_ids {
@@ -106,7 +106,22 @@ pub(super) fn create(
                 format!("record {record_id} is your own: a member cannot request its own records"),
             );
         }
-        approvers.insert(key_from_blob(&provider, "records.provider")?);
+        let provider = key_from_blob(&provider, "records.provider")?;
+        if let Some(gone) = ctx
+            .orgs
+            .get(&provider)
+            .filter(|o| o.membership == crate::orgs::Membership::Removed)
+        {
+            return reject(
+                Code::ProviderRemoved,
+                format!(
+                    "record {record_id}'s provider {} was removed from the consortium: its \
+                     records stay as history and can no longer be shared",
+                    gone.name
+                ),
+            );
+        }
+        approvers.insert(provider);
         available.extend(strings_from_json(&record_fields, "records.fields")?);
         total_bytes = total_bytes.saturating_add(sealed_bytes.max(0) as u64);
     }
@@ -309,12 +324,13 @@ pub(super) fn deliver(
             format!("request {request_id} is {status}, only approved requests are delivered"),
         );
     }
-    if !ctx.orgs.get(&requester).is_some_and(|o| o.active) {
+    let Some(recipient) = ctx.orgs.get(&requester).filter(|o| o.active) else {
         return reject(
             Code::RequesterSuspended,
             format!("the requester of {request_id} is suspended and cannot receive data"),
         );
-    }
+    };
+    ctx.require_sealed_to(sealed, recipient, "delivery")?;
     ctx.conn
         .prepare_cached(
             "INSERT INTO deliveries (request_id, sealed, height, tx_id) VALUES (?1, ?2, ?3, ?4)",
@@ -396,6 +412,7 @@ pub(super) fn expire(
             record_id: None,
             request_id: Some(request_id),
             detail: String::new(),
+            proposal_id: None,
         });
     }
     Ok(())

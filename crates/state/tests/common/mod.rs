@@ -207,8 +207,16 @@ pub fn raw_submit(record_id: RecordId, fields: &[&str], sealed_bytes: usize) -> 
         tags: vec!["test".into()],
         fields: fields.iter().map(|f| f.to_string()).collect(),
         commitment: custodia_protocol::hash::sha256(&[&record_id.0]),
-        sealed: vec![0xA5; sealed_bytes].into(),
+        sealed: sealed_to(SUPERVISOR, sealed_bytes).into(),
     }
+}
+
+/// `bytes` filler bytes (at least 32) that name the current encryption key of the genesis
+/// organisation `org` as their recipient, as a seal does: what the state checks of a seal.
+pub fn sealed_to(org: usize, bytes: usize) -> Vec<u8> {
+    let mut sealed = vec![0xA5; bytes.max(32)];
+    sealed[..32].copy_from_slice(&OrgKeys::from_seed(org as u64 + 1).encryption_key().0);
+    sealed
 }
 
 /// A `RequestShare` body with an explicit id, purpose and ttl.
@@ -234,15 +242,10 @@ impl Consortium {
         self.state.queries().world_digest().expect("world digest")
     }
 
-    /// The supervisor suspends (`active = false`) or reinstates organisation `org`.
+    /// The supervisor suspends (`active = false`, with a reason) or reinstates organisation
+    /// `org` (its genesis index is its id).
     pub fn set_status(&self, org: usize, active: bool) -> Tx {
-        self.sign_as(
-            SUPERVISOR,
-            Body::SetOrgStatus {
-                org: self.keys[org].identity_key(),
-                active,
-            },
-        )
+        self.sign_as(SUPERVISOR, set_status_body(org, active))
     }
 
     /// Applies `txs` in the next block without the stateless checks a validator makes first
@@ -263,4 +266,34 @@ impl Consortium {
         drop(std::mem::replace(&mut self.state, placeholder));
         self.state = State::open(&self.db_path(), &self.genesis).expect("reopen state");
     }
+}
+
+/// `SetOrgStatus` for the organisation of genesis index `org`, with a reason when suspending.
+pub fn set_status_body(org: usize, active: bool) -> Body {
+    Body::SetOrgStatus {
+        org: custodia_protocol::OrgId(org as u32),
+        active,
+        reason: if active {
+            String::new()
+        } else {
+            "audit finding".into()
+        },
+    }
+}
+
+/// `tx` (made from the consortium as it is) fails alone in its block with `code`, says why and
+/// leaves the world digest as it was; the mempool's precheck says the same.
+pub fn refused(c: &mut Consortium, tx: impl FnOnce(&Consortium) -> Tx, code: &str) {
+    let tx = tx(c);
+    let before = c.world();
+    let precheck = c.state.check(&tx, c.state.height() + 1).expect("check");
+    assert_eq!(
+        precheck.as_ref().err().map(|r| r.code.as_str()),
+        Some(code),
+        "precheck: {precheck:?}"
+    );
+    let receipt = c.apply_one(tx);
+    assert_eq!(receipt.code, code, "{receipt:?}");
+    assert!(!receipt.message.is_empty());
+    assert_eq!(c.world(), before, "a refused {code} changed the world");
 }

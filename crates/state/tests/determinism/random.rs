@@ -50,6 +50,17 @@ pub enum Op {
         org: usize,
         active: bool,
     },
+    Propose {
+        signer: usize,
+        change: u8,
+        value: u64,
+        ttl: u64,
+    },
+    Vote {
+        signer: usize,
+        pick: usize,
+        approve: bool,
+    },
     Replay {
         tx: usize,
     },
@@ -76,13 +87,17 @@ pub fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(signer, fields, bytes, reuse)| Op::Submit { signer, fields, bytes, reuse }),
         3 => (mostly_right.clone(), pick.clone(), prop::bool::weighted(0.85), prop::bool::weighted(0.8))
             .prop_map(|(signer, pick, accept, reason)| Op::Attest { signer, pick, accept, reason }),
-        3 => (a_member, picks, fields, ttl)
+        3 => (a_member, picks, fields, ttl.clone())
             .prop_map(|(signer, picks, fields, ttl)| Op::Request { signer, picks, fields, ttl }),
         6 => (mostly_right.clone(), pick.clone(), prop::bool::weighted(0.85), prop::bool::weighted(0.8))
             .prop_map(|(signer, pick, approve, reason)| Op::Decide { signer, pick, approve, reason }),
         2 => (mostly_right.clone(), pick.clone()).prop_map(|(signer, pick)| Op::Deliver { signer, pick }),
-        1 => (mostly_right, pick).prop_map(|(signer, pick)| Op::Cancel { signer, pick }),
-        1 => (anyone, prop::bool::weighted(0.7)).prop_map(|(org, active)| Op::SetStatus { org, active }),
+        1 => (mostly_right, pick.clone()).prop_map(|(signer, pick)| Op::Cancel { signer, pick }),
+        1 => (anyone.clone(), prop::bool::weighted(0.7)).prop_map(|(org, active)| Op::SetStatus { org, active }),
+        1 => (anyone.clone(), 0u8..3, 0u64..30, ttl)
+            .prop_map(|(signer, change, value, ttl)| Op::Propose { signer, change, value, ttl }),
+        2 => (anyone, pick, prop::bool::weighted(0.7))
+            .prop_map(|(signer, pick, approve)| Op::Vote { signer, pick, approve }),
         1 => (0usize..64).prop_map(|tx| Op::Replay { tx }),
         6 => Just(Op::EndBlock),
         1 => Just(Op::Restart),
@@ -302,13 +317,23 @@ impl Builder {
             }
             Op::Deliver { signer, pick: k } => {
                 let request = pick(&Self::requests(c, &[RequestStatus::Approved]), k);
-                let request_id = request.map_or_else(|| RequestId(self.fresh()), |r| r.request_id);
+                let request_id = request
+                    .as_ref()
+                    .map_or_else(|| RequestId(self.fresh()), |r| r.request_id);
                 let signer = if right(signer) { SUPERVISOR } else { signer };
+                // Named to the requester's current key, as the state checks (§4.5).
+                let mut sealed = vec![1u8; 64];
+                if let Some(requester) = request.as_ref().and_then(|r| {
+                    let orgs = c.state.queries().orgs().unwrap();
+                    orgs.into_iter().find(|o| o.identity_key == r.requester)
+                }) {
+                    sealed[..32].copy_from_slice(&requester.encryption_key.0);
+                }
                 (
                     self.key(signer),
                     Body::Deliver {
                         request_id,
-                        sealed: vec![1u8; 32].into(),
+                        sealed: sealed.into(),
                     },
                 )
             }
@@ -329,9 +354,63 @@ impl Builder {
                 let request_id = request.map_or_else(|| RequestId(self.fresh()), |r| r.request_id);
                 (keys, Body::Cancel { request_id })
             }
-            Op::SetStatus { org, active } => {
-                let org = self.key(org).identity_key();
-                (self.key(SUPERVISOR), Body::SetOrgStatus { org, active })
+            Op::SetStatus { org, active } => (
+                self.key(SUPERVISOR),
+                crate::common::set_status_body(org, active),
+            ),
+            Op::Propose {
+                signer,
+                change,
+                value,
+                ttl,
+            } => {
+                use custodia_protocol::{Change, GenesisOrg, GovernedParam, OrgId, Role};
+                let change = match change {
+                    0 => Change::ChangeParams(vec![(GovernedParam::MaxRequestTtl, value % 20)]),
+                    1 => Change::RemoveMember {
+                        org: OrgId((value % 5) as u32),
+                    },
+                    _ => {
+                        let keys = custodia_protocol::OrgKeys::from_seed(200 + value % 3);
+                        Change::AddMember(Box::new(GenesisOrg {
+                            name: format!("member-{}", value % 3 + 4),
+                            role: Role::Member,
+                            identity_key: keys.identity_key(),
+                            encryption_key: keys.encryption_key(),
+                            p2p: "127.0.0.1:7200".into(),
+                            api: "127.0.0.1:8200".into(),
+                        }))
+                    }
+                };
+                let body = Body::Propose {
+                    proposal_id: custodia_protocol::ProposalId(self.fresh()),
+                    change,
+                    ttl,
+                };
+                (self.key(signer), body)
+            }
+            Op::Vote {
+                signer,
+                pick: k,
+                approve,
+            } => {
+                let open: Vec<_> = c
+                    .state
+                    .queries()
+                    .proposals(Some("open"))
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| p.proposal_id)
+                    .collect();
+                let proposal_id =
+                    pick(&open, k).unwrap_or_else(|| custodia_protocol::ProposalId(self.fresh()));
+                let reason = if approve { "" } else { "no" };
+                let body = Body::Vote {
+                    proposal_id,
+                    approve,
+                    reason: reason.into(),
+                };
+                (self.key(signer), body)
             }
             Op::Replay { tx } => return pick(&self.sent, tx + 1),
             Op::EndBlock | Op::Restart | Op::Crash => return None,

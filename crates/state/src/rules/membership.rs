@@ -1,0 +1,143 @@
+//! Membership changes taking effect at the end of a block (DESIGN §4.10): an admitted
+//! organisation becomes a member; a leaving one is removed, its own open requests are cancelled
+//! and the pending requests awaiting its decision as a provider are rejected.
+
+use crate::{
+    event::{Event, EventKind},
+    orgs::{Membership, Orgs},
+    sql::request_id_from_blob,
+};
+use custodia_protocol::{IdentityKey, RequestId};
+use rusqlite::{Connection, params};
+
+pub(super) fn take_effect(
+    conn: &Connection,
+    height: u64,
+    orgs: &mut Orgs,
+    events: &mut Vec<Event>,
+) -> rusqlite::Result<()> {
+    let mut due: Vec<_> = orgs
+        .iter()
+        .filter(|o| {
+            matches!(o.membership, Membership::Admitted | Membership::Leaving)
+                && o.membership_height <= height
+        })
+        .map(|o| (o.id, o.identity_key.clone(), o.name.clone(), o.membership))
+        .collect();
+    due.sort_by_key(|(id, ..)| *id);
+    for (id, key, name, membership) in due {
+        let (now, kind) = match membership {
+            Membership::Admitted => (Membership::Member, EventKind::MemberAdmitted),
+            _ => (Membership::Removed, EventKind::MemberRemoved),
+        };
+        conn.prepare_cached("UPDATE orgs SET membership = ?1 WHERE position = ?2")?
+            .execute(params![now.as_str(), id.0 as i64])?;
+        if let Some(org) = orgs.get_mut(&key) {
+            org.membership = now;
+        }
+        events.push(event(height, kind, Some(key.clone()), None, name.clone()));
+        if now == Membership::Removed {
+            close_requests(conn, height, &key, &name, events)?;
+        }
+    }
+    Ok(())
+}
+
+/// The removed organisation's pending and approved requests are cancelled; pending requests
+/// that await its decision are rejected with a reason naming the removal.
+fn close_requests(
+    conn: &Connection,
+    height: u64,
+    removed: &IdentityKey,
+    name: &str,
+    events: &mut Vec<Event>,
+) -> rusqlite::Result<()> {
+    let own = requests(
+        conn,
+        "SELECT request_id, requester FROM requests
+         WHERE requester = ?1 AND status IN ('pending', 'approved') ORDER BY request_id",
+        removed,
+    )?;
+    let reason = format!("the requester {name} was removed from the consortium");
+    for (request_id, requester) in own {
+        set_status(conn, height, &request_id, "cancelled", &reason)?;
+        events.push(event(
+            height,
+            EventKind::RequestCancelled,
+            Some(requester),
+            Some(request_id),
+            reason.clone(),
+        ));
+    }
+    let awaiting = requests(
+        conn,
+        "SELECT r.request_id, r.requester FROM requests r
+         JOIN approvals a ON a.request_id = r.request_id
+         WHERE a.org = ?1 AND a.decision IS NULL AND r.status = 'pending' ORDER BY r.request_id",
+        removed,
+    )?;
+    let reason = format!("the provider {name} was removed from the consortium");
+    for (request_id, requester) in awaiting {
+        set_status(conn, height, &request_id, "rejected", &reason)?;
+        events.push(event(
+            height,
+            EventKind::RequestRejected,
+            Some(requester),
+            Some(request_id),
+            reason.clone(),
+        ));
+    }
+    Ok(())
+}
+
+fn requests(
+    conn: &Connection,
+    sql: &str,
+    org: &IdentityKey,
+) -> rusqlite::Result<Vec<(RequestId, IdentityKey)>> {
+    conn.prepare_cached(sql)?
+        .query_map([org.as_ref()], |r| {
+            let id: Vec<u8> = r.get(0)?;
+            let requester: Vec<u8> = r.get(1)?;
+            Ok((
+                request_id_from_blob(&id, "requests.request_id")?,
+                crate::sql::key_from_blob(&requester, "requests.requester")?,
+            ))
+        })?
+        .collect()
+}
+
+fn set_status(
+    conn: &Connection,
+    height: u64,
+    request_id: &RequestId,
+    status: &str,
+    reason: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE requests SET status = ?1, status_height = ?2, reason = ?3 WHERE request_id = ?4",
+    )?
+    .execute(params![status, height as i64, reason, &request_id.0[..]])?;
+    Ok(())
+}
+
+fn event(
+    height: u64,
+    kind: EventKind,
+    subject: Option<IdentityKey>,
+    request_id: Option<RequestId>,
+    detail: String,
+) -> Event {
+    Event {
+        height,
+        tx_index: None,
+        tx_id: None,
+        kind,
+        actor: None,
+        subject,
+        record_id: None,
+        request_id,
+        detail,
+        proposal_id: None,
+    }
+}
