@@ -32,7 +32,7 @@ pub(crate) fn files(fx: &Fixture) -> Vec<(String, String)> {
     let text = alone.to_toml();
     let no_params: String = text
         .lines()
-        .filter(|l| !l.starts_with("max_") && *l != "[params]")
+        .filter(|l| !l.starts_with("max_") && !l.starts_with("governance_") && *l != "[params]")
         .map(|l| format!("{l}\n"))
         .collect();
     seeds.push(("genesis_toml/supervisor-only".into(), text));
@@ -46,6 +46,12 @@ pub(crate) fn files(fx: &Fixture) -> Vec<(String, String)> {
         ));
         seeds.push((format!("org_key_toml/{}", org.name), fx.keys[i].to_toml()));
     }
+    // A keyring after two rotations: the retired secrets stay (DESIGN §6.6).
+    let mut rotated = fx.keys[SUPERVISOR].clone();
+    for seed in [80, 81] {
+        rotated.rotate_encryption(custodia_protocol::OrgKeys::from_seed(seed).encryption);
+    }
+    seeds.push(("org_key_toml/rotated".into(), rotated.to_toml()));
     let ipv6 = OrgPublic {
         role: Role::Member,
         p2p: "[fe80::1%2]:7000".into(),

@@ -16,7 +16,12 @@ mod sealed;
 use commonware_codec::Encode;
 use custodia_fuzz::{Fixture, REQUEST_ID, fixture, requested_fields};
 use custodia_node::ChainBlock;
-use custodia_protocol::{Block, Body, Tx};
+use custodia_protocol::{
+    Block, Body, Change, GenesisOrg, GovernedParam, OrgId, ProposalId, Role, Tx,
+};
+
+/// The proposal every governance seed names.
+const PROPOSAL_ID: ProposalId = ProposalId([0x70; 16]);
 use libfuzzer_sys as _; // the instrumented build links libFuzzer's coverage callbacks
 use sealed::{bundle_json, deliveries, sealed_records};
 use std::{fs, path::Path};
@@ -192,16 +197,80 @@ fn txs(fx: &Fixture) -> Vec<(String, Tx)> {
             "suspend",
             supervisor,
             Body::SetOrgStatus {
-                org: fx.keys[3].identity_key(),
+                org: OrgId(3),
                 active: false,
+                reason: "quarterly report overdue".into(),
             },
         ),
         (
             "reinstate",
             supervisor,
             Body::SetOrgStatus {
-                org: fx.keys[3].identity_key(),
+                org: OrgId(3),
                 active: true,
+                reason: String::new(),
+            },
+        ),
+        (
+            "rotate-keys",
+            b,
+            Body::RotateKeys {
+                encryption_key: custodia_protocol::OrgKeys::from_seed(90).encryption_key(),
+            },
+        ),
+        (
+            "propose-add-member",
+            b,
+            Body::Propose {
+                proposal_id: PROPOSAL_ID,
+                change: Change::AddMember(Box::new(GenesisOrg {
+                    name: "member-d".into(),
+                    role: Role::Member,
+                    identity_key: custodia_protocol::OrgKeys::from_seed(91).identity_key(),
+                    encryption_key: custodia_protocol::OrgKeys::from_seed(91).encryption_key(),
+                    p2p: "127.0.0.1:7004".into(),
+                    api: "127.0.0.1:8004".into(),
+                })),
+                ttl: 1_000,
+            },
+        ),
+        (
+            "propose-remove-member",
+            b,
+            Body::Propose {
+                proposal_id: PROPOSAL_ID,
+                change: Change::RemoveMember { org: OrgId(3) },
+                ttl: 1_000,
+            },
+        ),
+        (
+            "propose-params",
+            b,
+            Body::Propose {
+                proposal_id: PROPOSAL_ID,
+                change: Change::ChangeParams(vec![
+                    (GovernedParam::MaxRequestTtl, 5_000),
+                    (GovernedParam::GovernancePercent, 66),
+                ]),
+                ttl: 1_000,
+            },
+        ),
+        (
+            "vote-approve",
+            supervisor,
+            Body::Vote {
+                proposal_id: PROPOSAL_ID,
+                approve: true,
+                reason: String::new(),
+            },
+        ),
+        (
+            "vote-reject",
+            supervisor,
+            Body::Vote {
+                proposal_id: PROPOSAL_ID,
+                approve: false,
+                reason: "not before the audit".into(),
             },
         ),
     ];
