@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 /// `GET /v1/orgs`.
 #[utoipa::path(
-    get, path = "/v1/orgs", tag = "orgs",
+    get, path = "/v1/orgs", operation_id = "list_orgs", tag = "orgs",
     responses((status = 200, description = "Every organisation, by id, with its key history", body = Orgs)),
 )]
 pub(crate) async fn orgs(State(ctx): State<Arc<ApiContext>>) -> Result<Json<Orgs>, ApiError> {
@@ -63,7 +63,7 @@ pub(crate) async fn orgs(State(ctx): State<Arc<ApiContext>>) -> Result<Json<Orgs
 
 /// `POST /v1/orgs/{name}/suspend`: the supervisor suspends a member, with a reason.
 #[utoipa::path(
-    post, path = "/v1/orgs/{name}/suspend", tag = "orgs",
+    post, path = "/v1/orgs/{name}/suspend", operation_id = "suspend_org", tag = "orgs",
     params(OrgPath, WaitQuery),
     request_body = Suspension,
     responses(
@@ -95,7 +95,7 @@ pub(crate) async fn suspend(
 
 /// `POST /v1/orgs/{name}/reinstate`: the supervisor reinstates a suspended member.
 #[utoipa::path(
-    post, path = "/v1/orgs/{name}/reinstate", tag = "orgs",
+    post, path = "/v1/orgs/{name}/reinstate", operation_id = "reinstate_org", tag = "orgs",
     params(OrgPath, WaitQuery),
     request_body(content = Reinstatement, description = "Optional: `{\"reason\"}`, `{}` or no body"),
     responses(
@@ -150,7 +150,7 @@ async fn org_id(ctx: &ApiContext, name: &str) -> Result<OrgId, ApiError> {
 
 /// `POST /v1/keys/rotate`: this organisation replaces its encryption key.
 #[utoipa::path(
-    post, path = "/v1/keys/rotate", tag = "orgs",
+    post, path = "/v1/keys/rotate", operation_id = "rotate_keys", tag = "orgs",
     params(WaitQuery),
     request_body = KeyRotation,
     responses(

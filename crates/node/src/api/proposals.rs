@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 /// `POST /v1/proposals`: this organisation proposes a change; its proposal is its vote for.
 #[utoipa::path(
-    post, path = "/v1/proposals", tag = "governance",
+    post, path = "/v1/proposals", operation_id = "propose", tag = "governance",
     params(WaitQuery),
     request_body = NewProposal,
     responses(
@@ -64,7 +64,7 @@ pub(crate) async fn propose(
 
 /// `POST /v1/proposals/{proposal_id}/approve`: this organisation votes for.
 #[utoipa::path(
-    post, path = "/v1/proposals/{proposal_id}/approve", tag = "governance",
+    post, path = "/v1/proposals/{proposal_id}/approve", operation_id = "approve_proposal", tag = "governance",
     params(ProposalPath, WaitQuery),
     request_body(content = Approval, description = "Optional: `{\"reason\"}`, `{}` or no body"),
     responses(
@@ -91,7 +91,7 @@ pub(crate) async fn approve(
 
 /// `POST /v1/proposals/{proposal_id}/reject`: this organisation votes against, with a reason.
 #[utoipa::path(
-    post, path = "/v1/proposals/{proposal_id}/reject", tag = "governance",
+    post, path = "/v1/proposals/{proposal_id}/reject", operation_id = "reject_proposal", tag = "governance",
     params(ProposalPath, WaitQuery),
     request_body = Refusal,
     responses(
@@ -140,7 +140,7 @@ async fn vote(
 
 /// `GET /v1/proposals`: proposals, oldest first, with their votes.
 #[utoipa::path(
-    get, path = "/v1/proposals", tag = "governance",
+    get, path = "/v1/proposals", operation_id = "list_proposals", tag = "governance",
     params(ProposalFilter),
     responses(
         (status = 200, description = "The proposals", body = ProposalPage),
@@ -171,7 +171,7 @@ pub(crate) async fn list(
 
 /// `GET /v1/proposals/{proposal_id}`.
 #[utoipa::path(
-    get, path = "/v1/proposals/{proposal_id}", tag = "governance",
+    get, path = "/v1/proposals/{proposal_id}", operation_id = "show_proposal", tag = "governance",
     params(ProposalPath),
     responses(
         (status = 200, description = "The proposal with its votes", body = ProposalView),
