@@ -186,3 +186,31 @@ fn a_state_that_does_not_match_the_chain_halts_the_node_with_exit_1_and_the_reas
     wait_past(cwd, &b, 3);
     stop(node);
 }
+
+// Failed before: the p2p network binds its address itself and panicked ("failed to bind
+// listener", exit 101, a backtrace) when another program held it.
+#[test]
+fn a_node_whose_p2p_address_is_taken_exits_1_saying_which_address_and_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let dir = lone_supervisor(cwd);
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    let p2p = config
+        .lines()
+        .find_map(|l| l.strip_prefix("p2p_listen = "))
+        .expect("config.toml names p2p_listen")
+        .trim_matches('"')
+        .to_string();
+    let _taken = std::net::TcpListener::bind(&p2p).expect("hold the node's p2p address");
+
+    let output = start_node(&dir).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("error: cannot listen on the p2p address {p2p}")),
+        "{stderr}"
+    );
+    assert!(last.contains("set another address"), "{last}");
+}

@@ -21,6 +21,7 @@ pub mod ledger;
 pub mod mempool;
 pub mod metrics;
 pub mod p2p;
+pub mod ports;
 pub mod run;
 pub mod vote_gate;
 pub mod workers;

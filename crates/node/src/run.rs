@@ -194,6 +194,7 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
         )
     })?;
     api_listener.set_nonblocking(true)?;
+    crate::ports::check_listen(config.p2p_listen, "p2p")?;
 
     let peers = p2p::peers(&genesis)?;
     let new_validator_file = config.data_dir.join(NEW_VALIDATOR_FILE);

@@ -14,11 +14,7 @@ use custodia_protocol::{
 use std::{net::SocketAddr, time::Duration};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    custodia_node::ports::unused_port().expect("a free port")
 }
 
 #[test]

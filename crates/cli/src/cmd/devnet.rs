@@ -10,11 +10,13 @@ use crate::{
     files,
 };
 use anyhow::{Context, Result, anyhow, bail};
-use custodia_node::config::{CONFIG_FILE, TOKEN_FILE};
+use custodia_node::{
+    config::{CONFIG_FILE, TOKEN_FILE},
+    ports::unused_port,
+};
 use custodia_protocol::{Genesis, OrgPublic, Params, Role};
 use serde::{Deserialize, Serialize};
 use std::{
-    net::TcpListener,
     path::{Path, PathBuf},
     process::Stdio,
     time::{Duration, Instant},
@@ -141,7 +143,7 @@ pub(crate) fn create(dir: &Path, members: usize) -> Result<Manifest> {
     let mut orgs: Vec<OrgPublic> = Vec::new();
     let mut manifest_orgs = Vec::new();
     for (name, role) in names {
-        let (p2p, api) = (free_port()?, free_port()?);
+        let (p2p, api) = (unused_port()?, unused_port()?);
         let org_dir = dir.join(&name);
         let public = create_org(
             &name,
@@ -189,12 +191,6 @@ pub(crate) fn create(dir: &Path, members: usize) -> Result<Manifest> {
         dir.display()
     );
     Ok(manifest)
-}
-
-/// A port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
-    Ok(listener.local_addr()?.port())
 }
 
 struct Running {

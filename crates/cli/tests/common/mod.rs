@@ -53,13 +53,9 @@ impl Run {
     }
 }
 
-/// A TCP port free on 127.0.0.1 right now.
+/// A TCP port free on 127.0.0.1 right now, outside the kernel's ephemeral range.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    custodia_node::ports::unused_port().expect("a free port")
 }
 
 /// Runs `custodia ARGS` in `cwd`.
