@@ -127,7 +127,7 @@ impl Chain {
         let requester = self
             .keys
             .iter()
-            .find(|k| k.identity_key() == request.requester)
+            .find(|k| k.identity_key() == request.requester_key)
             .unwrap();
         let sealed = seal_bundle(
             &chain,

@@ -6,7 +6,7 @@ use crate::{
     event::Event,
     receipt::{Code, Receipt, Rejection, receipts_digest},
     rules::{self, Ctx, Fail},
-    sql::digest_from_blob,
+    sql::{digest_from_blob, org_to_sql},
 };
 use commonware_codec::Encode as _;
 use custodia_protocol::{
@@ -278,8 +278,8 @@ fn write_events(conn: &Connection, events: &[Event]) -> rusqlite::Result<()> {
             e.tx_index.map(i64::from),
             e.tx_id.as_ref().map(|d| d.as_ref().to_vec()),
             e.kind.as_str(),
-            e.actor.as_ref().map(|k| k.as_ref().to_vec()),
-            e.subject.as_ref().map(|k| k.as_ref().to_vec()),
+            e.actor.map(org_to_sql),
+            e.subject.map(org_to_sql),
             e.record_id.map(|id| id.0.to_vec()),
             e.request_id.map(|id| id.0.to_vec()),
             e.detail,

@@ -1,6 +1,6 @@
 //! Events: what changed, for subscribers (role workers, the API stream) and the audit trail.
 
-use custodia_protocol::{Digest, IdentityKey, ProposalId, RecordId, RequestId};
+use custodia_protocol::{Digest, OrgId, ProposalId, RecordId, RequestId};
 use serde::Serialize;
 
 /// What happened.
@@ -117,12 +117,12 @@ pub struct Event {
     pub tx_id: Option<Digest>,
     /// What happened.
     pub kind: EventKind,
-    /// Who acted.
-    #[serde(serialize_with = "ser_opt_key")]
-    pub actor: Option<IdentityKey>,
+    /// Who acted (the signer's organisation).
+    #[serde(serialize_with = "ser_opt_org")]
+    pub actor: Option<OrgId>,
     /// Who it concerns (the provider of an attested record, the requester of a delivery…).
-    #[serde(serialize_with = "ser_opt_key")]
-    pub subject: Option<IdentityKey>,
+    #[serde(serialize_with = "ser_opt_org")]
+    pub subject: Option<OrgId>,
     /// The record concerned.
     pub record_id: Option<RecordId>,
     /// The request concerned.
@@ -140,9 +140,13 @@ fn ser_opt_digest<S: serde::Serializer>(d: &Option<Digest>, s: S) -> Result<S::O
     }
 }
 
-fn ser_opt_key<S: serde::Serializer>(k: &Option<IdentityKey>, s: S) -> Result<S::Ok, S::Error> {
-    match k {
-        Some(k) => s.serialize_str(&hex::encode(k.as_ref())),
+pub(crate) fn ser_org<S: serde::Serializer>(org: &OrgId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u32(org.0)
+}
+
+fn ser_opt_org<S: serde::Serializer>(org: &Option<OrgId>, s: S) -> Result<S::Ok, S::Error> {
+    match org {
+        Some(org) => s.serialize_u32(org.0),
         None => s.serialize_none(),
     }
 }

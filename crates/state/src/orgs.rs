@@ -92,42 +92,53 @@ pub struct OrgKey {
     pub from_height: u64,
 }
 
-/// The organisations by identity key.
+/// The organisations by stable id, with an index by identity key (the signer of a tx) and the
+/// supervisor's id.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Orgs(BTreeMap<IdentityKey, Org>);
+pub(crate) struct Orgs {
+    by_id: BTreeMap<OrgId, Org>,
+    by_key: BTreeMap<IdentityKey, OrgId>,
+    supervisor: Option<OrgId>,
+}
 
 impl Orgs {
+    /// The organisation whose identity key is `key`.
     pub fn get(&self, key: &IdentityKey) -> Option<&Org> {
-        self.0.get(key)
+        self.by_key.get(key).and_then(|id| self.by_id.get(id))
     }
 
     /// The organisation with stable id `id`.
     pub fn by_id(&self, id: OrgId) -> Option<&Org> {
-        self.0.values().find(|org| org.id == id)
+        self.by_id.get(&id)
     }
 
     /// The supervisor (every chain has exactly one, `Genesis::validate`).
     pub fn supervisor(&self) -> Option<&Org> {
-        self.0.values().find(|org| org.role == Role::Supervisor)
+        self.supervisor.and_then(|id| self.by_id.get(&id))
     }
 
-    pub fn get_mut(&mut self, key: &IdentityKey) -> Option<&mut Org> {
-        self.0.get_mut(key)
+    /// The organisation with stable id `id`, to change its cached row (never its keys).
+    pub fn by_id_mut(&mut self, id: OrgId) -> Option<&mut Org> {
+        self.by_id.get_mut(&id)
     }
 
-    /// Every organisation, by identity key.
+    /// Every organisation, by id.
     pub fn iter(&self) -> impl Iterator<Item = &Org> {
-        self.0.values()
+        self.by_id.values()
     }
 
-    /// Adds an organisation (an enacted `AddMember`).
+    /// Adds an organisation (from the database, or an enacted `AddMember`).
     pub fn insert(&mut self, org: Org) {
-        self.0.insert(org.identity_key.clone(), org);
+        if org.role == Role::Supervisor {
+            self.supervisor = Some(org.id);
+        }
+        self.by_key.insert(org.identity_key.clone(), org.id);
+        self.by_id.insert(org.id, org);
     }
 
     /// The id the next admitted organisation gets: one past the largest.
     pub fn next_id(&self) -> OrgId {
-        OrgId(self.0.values().map(|o| o.id.0 + 1).max().unwrap_or(0))
+        OrgId(self.by_id.keys().next_back().map_or(0, |id| id.0 + 1))
     }
 
     /// Writes the genesis organisations and their keys (from height 0) into a fresh database.
@@ -167,12 +178,11 @@ impl Orgs {
 
     /// Loads every organisation.
     pub fn load(conn: &Connection) -> rusqlite::Result<Self> {
-        Ok(Self(
-            load_orgs(conn)?
-                .into_iter()
-                .map(|org| (org.identity_key.clone(), org))
-                .collect(),
-        ))
+        let mut orgs = Self::default();
+        for org in load_orgs(conn)? {
+            orgs.insert(org);
+        }
+        Ok(orgs)
     }
 }
 

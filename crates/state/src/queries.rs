@@ -4,13 +4,13 @@ use crate::{
     orgs::{Org, OrgKey, corrupt, load_org_keys, load_orgs},
     receipt::Receipt,
     sql::{
-        digest_from_blob, key_from_blob, record_id_from_blob, request_id_from_blob,
-        strings_from_json,
+        digest_from_blob, key_from_blob, org_from_sql, org_to_sql, record_id_from_blob,
+        request_id_from_blob, strings_from_json,
     },
     status::{RecordStatus, RequestStatus},
 };
 use custodia_protocol::{
-    Digest, IdentityKey, ProposalId, RecordId, RequestId, hash::sha256, record::RecordHeader,
+    Digest, IdentityKey, OrgId, ProposalId, RecordId, RequestId, hash::sha256, record::RecordHeader,
 };
 use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 use serde::Serialize;
@@ -20,9 +20,13 @@ use serde::Serialize;
 pub struct RecordRow {
     /// Id.
     pub record_id: RecordId,
-    /// Provider's identity key (hex in JSON).
+    /// The provider's organisation.
+    #[serde(serialize_with = "crate::event::ser_org")]
+    pub provider: OrgId,
+    /// The identity key that signed its `SubmitRecord` (hex in JSON): what the provider's
+    /// signature on the commitment is checked against, whatever keys rotate later.
     #[serde(serialize_with = "crate::receipt::ser_key")]
-    pub provider: IdentityKey,
+    pub provider_key: IdentityKey,
     /// Kind.
     pub kind: String,
     /// Tags.
@@ -49,7 +53,7 @@ impl RecordRow {
     pub fn header(&self) -> RecordHeader {
         RecordHeader {
             record_id: self.record_id,
-            provider: self.provider.clone(),
+            provider: self.provider_key.clone(),
             kind: self.kind.clone(),
             fields: self.fields.clone(),
             commitment: self.commitment,
@@ -62,9 +66,13 @@ impl RecordRow {
 pub struct RequestRow {
     /// Id.
     pub request_id: RequestId,
-    /// Requester's identity key (hex in JSON).
+    /// The requester's organisation.
+    #[serde(serialize_with = "crate::event::ser_org")]
+    pub requester: OrgId,
+    /// The identity key that signed its `RequestShare` (hex in JSON): what a delivery is bound
+    /// to, whatever keys rotate later.
     #[serde(serialize_with = "crate::receipt::ser_key")]
-    pub requester: IdentityKey,
+    pub requester_key: IdentityKey,
     /// Records asked for, in order.
     pub record_ids: Vec<RecordId>,
     /// Fields asked for (empty = all).
@@ -88,9 +96,9 @@ pub struct RequestRow {
 /// One required approver of a request and its decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DecisionRow {
-    /// The approver (hex in JSON).
-    #[serde(serialize_with = "crate::receipt::ser_key")]
-    pub org: IdentityKey,
+    /// The approver's organisation.
+    #[serde(serialize_with = "crate::event::ser_org")]
+    pub org: OrgId,
     /// `None` while undecided; `Some(true)` approved; `Some(false)` rejected.
     pub approved: Option<bool>,
     /// The reason given.
@@ -162,7 +170,7 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, Default)]
 pub struct RecordFilter {
     /// Only this provider's.
-    pub provider: Option<IdentityKey>,
+    pub provider: Option<OrgId>,
     /// Only this kind.
     pub kind: Option<String>,
     /// Only this status.
@@ -179,7 +187,7 @@ pub struct RequestFilter {
     /// Only this status.
     pub status: Option<RequestStatus>,
     /// Only requests where this org is the requester or a required approver.
-    pub party: Option<IdentityKey>,
+    pub party: Option<OrgId>,
     /// Skip this many.
     pub offset: u64,
     /// At most this many (0 = no limit).
@@ -194,7 +202,7 @@ pub struct AuditFilter {
     /// Entries about this request.
     pub request: Option<RequestId>,
     /// Entries where this org acted or is concerned.
-    pub org: Option<IdentityKey>,
+    pub org: Option<OrgId>,
     /// Entries of blocks at or above this height.
     pub from_height: Option<u64>,
     /// Entries of blocks at or below this height.
@@ -211,10 +219,12 @@ pub struct Queries<'a> {
 }
 
 const RECORD_COLUMNS: &str = "record_id, provider, kind, tags, fields, commitment, sealed_bytes, \
-     status, reason, submitted_height, attested_height";
+     status, reason, submitted_height, attested_height, \
+     (SELECT signer FROM receipts WHERE tx_id = records.submit_tx ORDER BY height LIMIT 1)";
 const RECEIPT_COLUMNS: &str = "height, tx_index, tx_id, signer, body, code, message";
 const REQUEST_COLUMNS: &str = "request_id, requester, fields, purpose, ttl, created_height, \
-     expires_height, status, status_height, reason";
+     expires_height, status, status_height, reason, \
+     (SELECT signer FROM receipts WHERE tx_id = requests.create_tx ORDER BY height LIMIT 1)";
 
 /// A count or height as SQLite's integer (heights and counts never reach 2^63).
 fn sql_int(value: u64) -> i64 {
@@ -300,9 +310,9 @@ impl<'a> Queries<'a> {
     pub fn records(&self, filter: &RecordFilter) -> rusqlite::Result<Vec<RecordRow>> {
         let mut clauses = Vec::new();
         let mut args: Vec<Box<dyn ToSql>> = Vec::new();
-        if let Some(provider) = &filter.provider {
+        if let Some(provider) = filter.provider {
             clauses.push("provider = ?");
-            args.push(Box::new(provider.as_ref().to_vec()));
+            args.push(Box::new(org_to_sql(provider)));
         }
         if let Some(kind) = &filter.kind {
             clauses.push("kind = ?");
@@ -342,12 +352,12 @@ impl<'a> Queries<'a> {
             clauses.push("status = ?");
             args.push(Box::new(status.as_str()));
         }
-        if let Some(party) = &filter.party {
+        if let Some(party) = filter.party {
             clauses.push(
                 "(requester = ? OR request_id IN (SELECT request_id FROM approvals WHERE org = ?))",
             );
-            args.push(Box::new(party.as_ref().to_vec()));
-            args.push(Box::new(party.as_ref().to_vec()));
+            args.push(Box::new(org_to_sql(party)));
+            args.push(Box::new(org_to_sql(party)));
         }
         let sql = format!(
             "SELECT {REQUEST_COLUMNS} FROM requests{} ORDER BY created_height, request_id{}",
@@ -374,7 +384,7 @@ impl<'a> Queries<'a> {
         Ok(row)
     }
 
-    /// The required approvers of a request and their decisions, in key order.
+    /// The required approvers of a request and their decisions, in id order.
     pub fn decisions(&self, id: &RequestId) -> rusqlite::Result<Vec<DecisionRow>> {
         self.conn
             .prepare_cached(
@@ -383,7 +393,7 @@ impl<'a> Queries<'a> {
             .query_map([&id.0[..]], |r| {
                 let decision: Option<String> = r.get(1)?;
                 Ok(DecisionRow {
-                    org: key_from_blob(&r.get::<_, Vec<u8>>(0)?, "approvals.org")?,
+                    org: org_from_sql(r.get(0)?, "approvals.org")?,
                     approved: decision.map(|d| d == "approve"),
                     reason: r.get(2)?,
                     height: r.get::<_, Option<i64>>(3)?.map(|h| h as u64),
@@ -464,10 +474,10 @@ impl<'a> Queries<'a> {
             clauses.push("e.request_id = ?");
             args.push(Box::new(request.0.to_vec()));
         }
-        if let Some(org) = &filter.org {
+        if let Some(org) = filter.org {
             clauses.push("(e.actor = ? OR e.subject = ?)");
-            args.push(Box::new(org.as_ref().to_vec()));
-            args.push(Box::new(org.as_ref().to_vec()));
+            args.push(Box::new(org_to_sql(org)));
+            args.push(Box::new(org_to_sql(org)));
         }
         if let Some(from) = filter.from_height {
             clauses.push("e.height >= ?");
@@ -486,8 +496,8 @@ impl<'a> Queries<'a> {
                     e.record_id, e.request_id, e.detail, e.seq, e.proposal_id
              FROM events e
              JOIN blocks b ON b.height = e.height
-             LEFT JOIN orgs a ON a.identity_key = e.actor
-             LEFT JOIN orgs s ON s.identity_key = e.subject
+             LEFT JOIN orgs a ON a.position = e.actor
+             LEFT JOIN orgs s ON s.position = e.subject
              WHERE {}
              ORDER BY e.seq
              LIMIT ?",
@@ -530,7 +540,7 @@ impl<'a> Queries<'a> {
     pub fn world_digest(&self) -> rusqlite::Result<Digest> {
         let tables = [
             "SELECT identity_key, position, name, role, encryption_key, active, status_height,
-                    status_reason, membership, membership_height FROM orgs ORDER BY identity_key",
+                    status_reason, membership, membership_height FROM orgs ORDER BY position",
             "SELECT value FROM meta WHERE key = 'params'",
             "SELECT proposal_id, proposer, kind, change, target, ttl, created_height,
                     expires_height, status, status_height, effective_height
@@ -584,7 +594,8 @@ fn record_row(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
     let status: String = r.get(7)?;
     Ok(RecordRow {
         record_id: record_id_from_blob(&r.get::<_, Vec<u8>>(0)?, "records.record_id")?,
-        provider: key_from_blob(&r.get::<_, Vec<u8>>(1)?, "records.provider")?,
+        provider: org_from_sql(r.get(1)?, "records.provider")?,
+        provider_key: signer_of(r, 11, "records.submit_tx")?,
         kind: r.get(2)?,
         tags: strings_from_json(&r.get::<_, String>(3)?, "records.tags")?,
         fields: strings_from_json(&r.get::<_, String>(4)?, "records.fields")?,
@@ -595,6 +606,15 @@ fn record_row(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
         submitted_height: r.get::<_, i64>(9)? as u64,
         attested_height: r.get::<_, Option<i64>>(10)?.map(|h| h as u64),
     })
+}
+
+/// The signer of the tx whose receipt column `index` looked up (`tx` names the column).
+fn signer_of(r: &Row<'_>, index: usize, tx: &str) -> rusqlite::Result<IdentityKey> {
+    let signer: Option<Vec<u8>> = r.get(index)?;
+    key_from_blob(
+        &signer.unwrap_or_default(),
+        &format!("receipts.signer of {tx}"),
+    )
 }
 
 fn receipt_row(r: &Row<'_>) -> rusqlite::Result<Receipt> {
@@ -613,7 +633,8 @@ fn request_row(r: &Row<'_>) -> rusqlite::Result<RequestRow> {
     let status: String = r.get(7)?;
     Ok(RequestRow {
         request_id: request_id_from_blob(&r.get::<_, Vec<u8>>(0)?, "requests.request_id")?,
-        requester: key_from_blob(&r.get::<_, Vec<u8>>(1)?, "requests.requester")?,
+        requester: org_from_sql(r.get(1)?, "requests.requester")?,
+        requester_key: signer_of(r, 10, "requests.create_tx")?,
         record_ids: Vec::new(),
         fields: strings_from_json(&r.get::<_, String>(2)?, "requests.fields")?,
         purpose: r.get(3)?,

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// Version of the schema below; bumped by any change to it.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Connection settings: WAL so readers never block the executor; `synchronous = NORMAL` is
 /// durable across a process crash (the WAL is in the OS cache), and on power loss the node
@@ -22,6 +22,9 @@ PRAGMA wal_autocheckpoint = 16384;
 ";
 
 /// The tables. Keys and digests are BLOBs, ids are the 16 raw bytes, lists are JSON arrays.
+/// Every column that names an organisation holds its stable id (`orgs.position`), never a key:
+/// keys rotate, the id stays (DESIGN §4.4). `receipts.signer` is the exception: it is the key
+/// the tx was signed with, a fact of the tx.
 /// Tables with sealed payloads are rowid tables: rows are appended in order and the random id
 /// lives in its own index, rather than 1 KiB rows splitting a B-tree keyed by random ids.
 pub const SCHEMA: &str = "
@@ -35,8 +38,8 @@ CREATE TABLE IF NOT EXISTS meta (
 -- `member`, `admitted` or `leaving` (an enacted addition or removal, in effect from
 -- `membership_height`) or `removed`.
 CREATE TABLE IF NOT EXISTS orgs (
-    identity_key   BLOB PRIMARY KEY,
-    position       INTEGER NOT NULL UNIQUE,
+    position       INTEGER PRIMARY KEY,
+    identity_key   BLOB NOT NULL UNIQUE,
     name           TEXT NOT NULL UNIQUE,
     role           TEXT NOT NULL,
     encryption_key BLOB NOT NULL,
@@ -47,7 +50,7 @@ CREATE TABLE IF NOT EXISTS orgs (
     status_reason  TEXT,
     membership        TEXT NOT NULL,
     membership_height INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 
 -- Governance proposals (DESIGN §4.10). `change` is the Change's codec bytes, `target` the
 -- organisation a removal names or an enacted addition created.
@@ -104,7 +107,7 @@ CREATE TABLE IF NOT EXISTS blocks (
 
 CREATE TABLE IF NOT EXISTS records (
     record_id        BLOB PRIMARY KEY,
-    provider         BLOB NOT NULL,
+    provider         INTEGER NOT NULL,
     kind             TEXT NOT NULL,
     tags             TEXT NOT NULL,
     fields           TEXT NOT NULL,
@@ -129,7 +132,7 @@ CREATE INDEX IF NOT EXISTS records_by_status_height ON records (status, submitte
 
 CREATE TABLE IF NOT EXISTS requests (
     request_id     BLOB PRIMARY KEY,
-    requester      BLOB NOT NULL,
+    requester      INTEGER NOT NULL,
     fields         TEXT NOT NULL,
     purpose        TEXT NOT NULL,
     ttl            INTEGER NOT NULL,
@@ -154,7 +157,7 @@ CREATE INDEX IF NOT EXISTS request_records_by_record ON request_records (record_
 
 CREATE TABLE IF NOT EXISTS approvals (
     request_id BLOB NOT NULL,
-    org        BLOB NOT NULL,
+    org        INTEGER NOT NULL,
     decision   TEXT,
     reason     TEXT,
     height     INTEGER,
@@ -198,8 +201,8 @@ CREATE TABLE IF NOT EXISTS events (
     tx_index   INTEGER,
     tx_id      BLOB,
     kind       TEXT NOT NULL,
-    actor      BLOB,
-    subject    BLOB,
+    actor      INTEGER,
+    subject    INTEGER,
     record_id  BLOB,
     request_id BLOB,
     detail     TEXT NOT NULL,

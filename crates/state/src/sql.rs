@@ -1,11 +1,23 @@
 //! Conversions between protocol types and SQLite columns.
 
 use crate::orgs::corrupt;
-use custodia_protocol::{Digest, IdentityKey, RecordId, RequestId, keys::identity_key_from_bytes};
+use custodia_protocol::{
+    Digest, IdentityKey, OrgId, RecordId, RequestId, keys::identity_key_from_bytes,
+};
 
 /// An identity key from a BLOB column.
 pub(crate) fn key_from_blob(bytes: &[u8], column: &str) -> rusqlite::Result<IdentityKey> {
     identity_key_from_bytes(bytes).ok_or_else(|| corrupt(column))
+}
+
+/// An organisation's stable id from an INTEGER column.
+pub(crate) fn org_from_sql(value: i64, column: &str) -> rusqlite::Result<OrgId> {
+    u32::try_from(value).map(OrgId).map_err(|_| corrupt(column))
+}
+
+/// An organisation's stable id as an INTEGER column.
+pub(crate) fn org_to_sql(org: OrgId) -> i64 {
+    i64::from(org.0)
 }
 
 /// A digest from a BLOB column.

@@ -5,7 +5,9 @@
 mod common;
 
 use common::*;
-use custodia_protocol::{Body, OrgKeys, Params, RecordId, RequestId, params::MAX_PURPOSE_CHARS};
+use custodia_protocol::{
+    Body, OrgId, OrgKeys, Params, RecordId, RequestId, params::MAX_PURPOSE_CHARS,
+};
 use custodia_state::{EventKind, RequestStatus};
 use serde_json::json;
 
@@ -470,10 +472,7 @@ fn a_suspended_member_is_reinstated_and_acts_again() {
     let applied = c.apply(vec![c.set_status(MEMBER_B, false)]);
     assert!(applied.receipts[0].is_ok(), "{:?}", applied.receipts[0]);
     assert_eq!(applied.events[0].kind, EventKind::OrgSuspended);
-    assert_eq!(
-        applied.events[0].subject,
-        Some(c.keys[MEMBER_B].identity_key())
-    );
+    assert_eq!(applied.events[0].subject, Some(OrgId(MEMBER_B as u32)));
     let orgs = c.state.queries().orgs().unwrap();
     assert!(!orgs[MEMBER_B].active && orgs[MEMBER_A].active);
 

@@ -163,6 +163,45 @@ fn provider_submits_supervisor_attests_requester_asks_both_approve_requester_ope
     assert_eq!(trail[6].actor.as_deref(), Some("supervisor"));
     assert_eq!(trail[6].subject.as_deref(), Some("member-b"));
 
+    // Rows name organisations by stable id (DESIGN §5.6), and DESIGN's example query answers.
+    let db = rusqlite::Connection::open_with_flags(
+        c.db_path(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    for (table, column) in [
+        ("records", "provider"),
+        ("requests", "requester"),
+        ("approvals", "org"),
+        ("events", "actor"),
+        ("events", "subject"),
+    ] {
+        let kinds: Vec<String> = db
+            .prepare(&format!(
+                "SELECT DISTINCT typeof({column}) FROM {table} WHERE {column} IS NOT NULL"
+            ))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(kinds, ["integer"], "{table}.{column}");
+    }
+    let delivered: Vec<(String, String)> = db
+        .prepare(
+            "SELECT o.name AS requester, hex(e.request_id)
+             FROM events e JOIN blocks b USING (height) JOIN orgs o ON o.position = e.subject
+             WHERE e.kind = 'request_delivered'",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].0, "member-b");
+    drop(db);
+
     // Nothing in the database holds the plaintext.
     drop(c.state);
     let bytes = std::fs::read(c.dir.path().join("state.sqlite")).unwrap();

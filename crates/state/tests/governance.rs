@@ -225,7 +225,12 @@ fn an_added_member_is_admitted_then_acts_once_in_effect() {
     }
     let effect = c.apply(vec![]);
     assert_eq!(effect.events[0].kind, EventKind::MemberAdmitted);
-    assert_eq!(effect.events[0].subject, Some(keys.identity_key()));
+    let admitted = c.state.queries().orgs().unwrap();
+    let admitted = admitted
+        .iter()
+        .find(|o| o.identity_key == keys.identity_key())
+        .expect("the admitted org");
+    assert_eq!(effect.events[0].subject, Some(admitted.id));
     c.ok(c.sign(&keys, raw_submit(RecordId::random(), &["x"], 64)));
     // Now counted: three of four members are needed.
     let id = ProposalId::random();

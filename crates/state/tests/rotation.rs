@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use custodia_protocol::{Body, EncryptionKey, EncryptionSecret, RecordId};
+use custodia_protocol::{Body, EncryptionKey, EncryptionSecret, OrgId, RecordId};
 use custodia_state::EventKind;
 use serde_json::json;
 
@@ -43,7 +43,7 @@ fn an_encryption_key_rotates_and_every_key_is_kept_with_its_height() {
     let height = applied.height;
     let event = &applied.events[0];
     assert_eq!(event.kind, EventKind::OrgKeysRotated);
-    assert_eq!(event.actor, Some(c.keys[MEMBER_A].identity_key()));
+    assert_eq!(event.actor, Some(OrgId(MEMBER_A as u32)));
     assert!(event.detail.contains(&hex::encode(second.0)), "{event:?}");
     let orgs = c.state.queries().orgs().unwrap();
     assert_eq!(orgs[MEMBER_A].encryption_key, second);

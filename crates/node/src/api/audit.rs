@@ -32,7 +32,7 @@ pub(crate) async fn audit(
     let filter = custodia_state::AuditFilter {
         record: q.record,
         request: q.request,
-        org: q.org.as_deref().map(|n| names.key(n)).transpose()?,
+        org: q.org.as_deref().map(|n| names.id(n)).transpose()?,
         from_height: params::integer("from_height", q.from_height)?,
         to_height: params::integer("to_height", q.to_height)?,
         after: params::integer("after", q.after)?,

@@ -75,7 +75,7 @@ pub(crate) async fn fetch(
         }
         other => other.cloned(),
     };
-    let requested = request.requester.clone();
+    let requested = request.requester_key.clone();
     let fields = request.fields.clone();
     let opened = blocking(move || {
         open_delivery(
@@ -131,13 +131,13 @@ async fn delivered(
         let Some((request, delivered)) = look(ctx, id).await? else {
             return Err(not_found(&id));
         };
-        if request.requester != me {
+        if names.id_of(&me) != Some(request.requester) {
             return Err(ApiError::forbidden(
                 "forbidden",
                 format!(
                     "request {id} was made by {}, not {}: only the requester's node can open its \
                      delivery",
-                    names.name(&request.requester),
+                    names.name_of_org(request.requester),
                     ctx.org
                 ),
             ));
@@ -205,7 +205,7 @@ async fn not_delivered(
                     decisions
                         .iter()
                         .filter(|d| d.approved.is_none())
-                        .map(|d| names.name(&d.org))
+                        .map(|d| names.name_of_org(d.org))
                         .collect::<Vec<_>>()
                         .join(", ")
                 })

@@ -140,12 +140,7 @@ async fn set_status(
 /// The stable id of the organisation named `name` (400 `invalid_query` for a text that cannot
 /// be a name, 404 `unknown_org`).
 async fn org_id(ctx: &ApiContext, name: &str) -> Result<OrgId, ApiError> {
-    let orgs = query(&ctx.ledger, |queries| Ok(queries.orgs()?)).await?;
-    let key = Directory::of_orgs(&orgs).key(name)?;
-    orgs.iter()
-        .find(|org| org.identity_key == key)
-        .map(|org| org.id)
-        .ok_or_else(|| ApiError::internal(format!("organisation {name} vanished")))
+    Directory::read(&ctx.ledger).await?.id(name)
 }
 
 /// `POST /v1/keys/rotate`: this organisation replaces its encryption key.

@@ -5,7 +5,7 @@
 use super::ApiError;
 use custodia_api::limits::{DEFAULT_LIMIT, MAX_LIMIT};
 use custodia_protocol::{
-    IdentityKey, RecordId, RequestId, genesis::valid_org_name, record::valid_kind,
+    IdentityKey, OrgId, RecordId, RequestId, genesis::valid_org_name, record::valid_kind,
 };
 use std::collections::BTreeMap;
 
@@ -67,9 +67,11 @@ pub(crate) fn integer(name: &str, value: Option<u64>) -> Result<Option<u64>, Api
     }
 }
 
-/// The organisations of the chain by key and by name (names are fixed in genesis).
+/// The organisations of the chain by id, by key and by name (a name never changes; an id never
+/// changes; a key may rotate).
 pub(crate) struct Directory {
-    names: BTreeMap<IdentityKey, String>,
+    orgs: BTreeMap<OrgId, (IdentityKey, String)>,
+    by_key: BTreeMap<IdentityKey, OrgId>,
 }
 
 impl Directory {
@@ -81,47 +83,67 @@ impl Directory {
 
     /// The directory of `orgs`.
     pub(crate) fn of_orgs(orgs: &[custodia_state::Org]) -> Self {
-        Self {
-            names: orgs
-                .iter()
-                .map(|org| (org.identity_key.clone(), org.name.clone()))
-                .collect(),
-        }
+        Self::of_entries(
+            orgs.iter()
+                .map(|org| (org.id, org.identity_key.clone(), org.name.clone())),
+        )
     }
 
     /// The directory of `genesis` (tests).
     #[cfg(test)]
     pub(crate) fn of(genesis: &custodia_protocol::Genesis) -> Self {
-        Self {
-            names: genesis
-                .orgs
-                .iter()
-                .map(|org| (org.identity_key.clone(), org.name.clone()))
-                .collect(),
+        Self::of_entries(genesis.orgs.iter().enumerate().map(|(position, org)| {
+            (
+                OrgId(position as u32),
+                org.identity_key.clone(),
+                org.name.clone(),
+            )
+        }))
+    }
+
+    fn of_entries(entries: impl Iterator<Item = (OrgId, IdentityKey, String)>) -> Self {
+        let mut directory = Self {
+            orgs: BTreeMap::new(),
+            by_key: BTreeMap::new(),
+        };
+        for (id, key, name) in entries {
+            directory.by_key.insert(key.clone(), id);
+            directory.orgs.insert(id, (key, name));
         }
+        directory
     }
 
     /// The name of the organisation with `key` (its hex when no organisation has it).
     pub(crate) fn name(&self, key: &IdentityKey) -> String {
-        self.names
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| hex::encode(key.as_ref()))
+        self.id_of(key)
+            .map_or_else(|| hex::encode(key.as_ref()), |id| self.name_of_org(id))
     }
 
-    /// Whether an organisation has `key`.
-    pub(crate) fn knows(&self, key: &IdentityKey) -> bool {
-        self.names.contains_key(key)
+    /// The name of organisation `id` (`#id` when the directory does not know it).
+    pub(crate) fn name_of_org(&self, id: OrgId) -> String {
+        self.orgs
+            .get(&id)
+            .map_or_else(|| format!("#{id}"), |(_, name)| name.clone())
     }
 
-    /// The name of an optional key.
-    pub(crate) fn name_of(&self, key: Option<&IdentityKey>) -> Option<String> {
-        key.map(|key| self.name(key))
+    /// The name of an optional organisation.
+    pub(crate) fn name_of(&self, id: Option<OrgId>) -> Option<String> {
+        id.map(|id| self.name_of_org(id))
     }
 
-    /// The key of the organisation named `name`: a 400 `invalid_query` when it cannot be a
+    /// Whether the directory knows organisation `id`.
+    pub(crate) fn knows(&self, id: OrgId) -> bool {
+        self.orgs.contains_key(&id)
+    }
+
+    /// The organisation whose identity key is `key` now.
+    pub(crate) fn id_of(&self, key: &IdentityKey) -> Option<OrgId> {
+        self.by_key.get(key).copied()
+    }
+
+    /// The id of the organisation named `name`: a 400 `invalid_query` when it cannot be a
     /// name, a 404 `unknown_org` listing the names when no organisation has it.
-    pub(crate) fn key(&self, name: &str) -> Result<IdentityKey, ApiError> {
+    pub(crate) fn id(&self, name: &str) -> Result<OrgId, ApiError> {
         if !valid_org_name(name) {
             return Err(ApiError::bad_request(
                 "invalid_query",
@@ -131,12 +153,12 @@ impl Directory {
                 ),
             ));
         }
-        self.names
+        self.orgs
             .iter()
-            .find(|(_, known)| known.as_str() == name)
-            .map(|(key, _)| key.clone())
+            .find(|(_, (_, known))| known.as_str() == name)
+            .map(|(id, _)| *id)
             .ok_or_else(|| {
-                let mut known: Vec<&str> = self.names.values().map(String::as_str).collect();
+                let mut known: Vec<&str> = self.orgs.values().map(|(_, n)| n.as_str()).collect();
                 known.sort_unstable();
                 ApiError::not_found(
                     "unknown_org",

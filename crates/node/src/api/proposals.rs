@@ -251,15 +251,9 @@ fn change_of(change: ProposedChange, orgs: &[Org]) -> Result<Change, ApiError> {
                 api,
             }))
         }
-        ProposedChange::RemoveMember { org } => {
-            let key = Directory::of_orgs(orgs).key(&org)?;
-            let id = orgs
-                .iter()
-                .find(|o| o.identity_key == key)
-                .map(|o| o.id)
-                .ok_or_else(|| ApiError::internal(format!("organisation {org} vanished")))?;
-            Change::RemoveMember { org: id }
-        }
+        ProposedChange::RemoveMember { org } => Change::RemoveMember {
+            org: Directory::of_orgs(orgs).id(&org)?,
+        },
         ProposedChange::ChangeParams(values) => {
             let values = values.set();
             let mut changes = Vec::with_capacity(values.len());

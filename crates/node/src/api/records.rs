@@ -149,7 +149,7 @@ pub(crate) async fn list(
     let names = Directory::read(&ctx.ledger).await?;
     let (offset, limit) = params::page(q.offset, q.limit)?;
     let filter = custodia_state::RecordFilter {
-        provider: q.provider.as_deref().map(|n| names.key(n)).transpose()?,
+        provider: q.provider.as_deref().map(|n| names.id(n)).transpose()?,
         kind: params::kind(q.kind)?,
         status: q.status.map(views::record_status_filter),
         offset,

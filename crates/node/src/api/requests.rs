@@ -78,7 +78,7 @@ pub(crate) async fn list(
     let (offset, limit) = params::page(q.offset, q.limit)?;
     let filter = custodia_state::RequestFilter {
         status: q.status.map(views::request_status_filter),
-        party: q.party.as_deref().map(|n| names.key(n)).transpose()?,
+        party: q.party.as_deref().map(|n| names.id(n)).transpose()?,
         offset,
         limit,
     };

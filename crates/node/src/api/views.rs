@@ -56,7 +56,7 @@ pub(crate) fn request_status_filter(status: api::RequestStatus) -> RequestStatus
 pub(crate) fn record(row: RecordRow, names: &Directory) -> api::RecordView {
     api::RecordView {
         record_id: row.record_id,
-        provider: names.name(&row.provider),
+        provider: names.name_of_org(row.provider),
         kind: row.kind,
         tags: row.tags,
         fields: row.fields,
@@ -73,7 +73,7 @@ pub(crate) fn record(row: RecordRow, names: &Directory) -> api::RecordView {
 pub(crate) fn request(row: RequestRow, names: &Directory) -> api::RequestView {
     api::RequestView {
         request_id: row.request_id,
-        requester: names.name(&row.requester),
+        requester: names.name_of_org(row.requester),
         record_ids: row.record_ids,
         fields: row.fields,
         purpose: row.purpose,
@@ -89,7 +89,7 @@ pub(crate) fn request(row: RequestRow, names: &Directory) -> api::RequestView {
 /// A required approver's decision.
 pub(crate) fn decision(row: DecisionRow, names: &Directory) -> api::Decision {
     api::Decision {
-        org: names.name(&row.org),
+        org: names.name_of_org(row.org),
         decision: match row.approved {
             None => api::DecisionState::Pending,
             Some(true) => api::DecisionState::Approved,

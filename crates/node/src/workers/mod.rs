@@ -17,7 +17,7 @@ pub mod supervisor;
 
 use crate::{AdmitError, Keyring, Ledger, config::ApprovalPolicy, ledger::Executed};
 use commonware_runtime::{Handle, Spawner};
-use custodia_protocol::{Body, Digest, IdentityKey, Role, tx::TxError};
+use custodia_protocol::{Body, Digest, OrgId, Role, tx::TxError};
 use custodia_state::{Code, EventKind, Queries, RequestFilter, RequestStatus, StateError};
 use duty::Duty;
 use flight::{InFlight, Pending, parallel_map};
@@ -54,7 +54,8 @@ pub fn start<E: Spawner>(
 struct Worker {
     ledger: Arc<Ledger>,
     keys: Arc<Keyring>,
-    me: IdentityKey,
+    /// This organisation's stable id, once the state knows it.
+    org: Option<OrgId>,
     supervisor: bool,
     auto_approve: bool,
     pending: InFlight,
@@ -70,24 +71,35 @@ struct Worker {
 impl Worker {
     fn new(ledger: Arc<Ledger>, keys: Arc<Keyring>, policy: ApprovalPolicy) -> Self {
         let me = keys.current().identity_key();
-        // Roles never change (DESIGN §4.5): the state's, read once.
-        let supervisor = ledger
+        // Roles and ids never change (DESIGN §4.4, §4.5): the state's, read once.
+        let (org, supervisor) = ledger
             .query(|queries| Ok(queries.orgs()?))
             .map(|orgs| {
-                orgs.iter()
-                    .any(|org| org.identity_key == me && org.role == Role::Supervisor)
+                let mine = orgs.iter().find(|org| org.identity_key == me);
+                (
+                    mine.map(|org| org.id),
+                    mine.is_some_and(|org| org.role == Role::Supervisor),
+                )
             })
             .unwrap_or_else(|err| {
                 warn!(%err, "cannot read the organisations; taking the genesis's roles");
-                ledger
+                let position = ledger
                     .genesis()
-                    .org(&me)
-                    .is_some_and(|org| org.role == Role::Supervisor)
+                    .orgs
+                    .iter()
+                    .position(|o| o.identity_key == me);
+                (
+                    position.map(|p| OrgId(p as u32)),
+                    ledger
+                        .genesis()
+                        .org(&me)
+                        .is_some_and(|org| org.role == Role::Supervisor),
+                )
             });
         Self {
             ledger,
             keys,
-            me,
+            org,
             supervisor,
             auto_approve: policy == ApprovalPolicy::Auto,
             pending: InFlight::default(),
@@ -161,12 +173,14 @@ impl Worker {
                 |row| duties.push((Duty::Deliver(row.request_id), row.status_height)),
             )?;
         }
-        if self.auto_approve {
+        if self.auto_approve
+            && let Some(org) = self.org
+        {
             for_each_page(
                 |offset| {
                     queries.requests(&RequestFilter {
                         status: Some(RequestStatus::Pending),
-                        party: Some(self.me.clone()),
+                        party: Some(org),
                         offset,
                         limit: SCAN_PAGE,
                     })
@@ -245,7 +259,7 @@ impl Worker {
                     new.extend(self.redo.reinstated());
                 }
                 EventKind::DecisionApproved | EventKind::DecisionRejected
-                    if event.actor.as_ref() == Some(&self.me) =>
+                    if event.actor.is_some() && event.actor == self.org =>
                 {
                     if let Some(id) = request {
                         self.pending.remove(&Duty::Decide(id));
@@ -498,7 +512,7 @@ impl Worker {
                     && queries
                         .decisions(request_id)?
                         .iter()
-                        .any(|d| d.org == self.me && d.approved.is_none());
+                        .any(|d| Some(d.org) == self.org && d.approved.is_none());
                 Ok(awaiting_me.then(|| Body::Decide {
                     request_id: *request_id,
                     approve: true,

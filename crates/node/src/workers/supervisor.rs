@@ -171,12 +171,12 @@ pub fn delivery(
     }
     let requester = read(queries.orgs())?
         .into_iter()
-        .find(|org| org.identity_key == request.requester)
+        .find(|org| org.id == request.requester)
         .ok_or(DeliverError::UnknownRequester)?;
     let bundle = build_bundle(*request_id, &request.fields, &records)?;
     let sealed = seal_bundle_seeded(
         chain,
-        &request.requester,
+        &request.requester_key,
         &requester.encryption_key,
         &bundle,
         &keys.delivery_seed_key(),

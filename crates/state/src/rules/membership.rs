@@ -5,9 +5,9 @@
 use crate::{
     event::{Event, EventKind},
     orgs::{Membership, Orgs},
-    sql::request_id_from_blob,
+    sql::{org_from_sql, org_to_sql, request_id_from_blob},
 };
-use custodia_protocol::{IdentityKey, RequestId};
+use custodia_protocol::{OrgId, RequestId};
 use rusqlite::{Connection, params};
 
 pub(super) fn take_effect(
@@ -22,22 +22,22 @@ pub(super) fn take_effect(
             matches!(o.membership, Membership::Admitted | Membership::Leaving)
                 && o.membership_height <= height
         })
-        .map(|o| (o.id, o.identity_key.clone(), o.name.clone(), o.membership))
+        .map(|o| (o.id, o.name.clone(), o.membership))
         .collect();
     due.sort_by_key(|(id, ..)| *id);
-    for (id, key, name, membership) in due {
+    for (id, name, membership) in due {
         let (now, kind) = match membership {
             Membership::Admitted => (Membership::Member, EventKind::MemberAdmitted),
             _ => (Membership::Removed, EventKind::MemberRemoved),
         };
         conn.prepare_cached("UPDATE orgs SET membership = ?1 WHERE position = ?2")?
             .execute(params![now.as_str(), id.0 as i64])?;
-        if let Some(org) = orgs.get_mut(&key) {
+        if let Some(org) = orgs.by_id_mut(id) {
             org.membership = now;
         }
-        events.push(event(height, kind, Some(key.clone()), None, name.clone()));
+        events.push(event(height, kind, Some(id), None, name.clone()));
         if now == Membership::Removed {
-            close_requests(conn, height, &key, &name, events)?;
+            close_requests(conn, height, id, &name, events)?;
         }
     }
     Ok(())
@@ -48,7 +48,7 @@ pub(super) fn take_effect(
 fn close_requests(
     conn: &Connection,
     height: u64,
-    removed: &IdentityKey,
+    removed: OrgId,
     name: &str,
     events: &mut Vec<Event>,
 ) -> rusqlite::Result<()> {
@@ -90,18 +90,13 @@ fn close_requests(
     Ok(())
 }
 
-fn requests(
-    conn: &Connection,
-    sql: &str,
-    org: &IdentityKey,
-) -> rusqlite::Result<Vec<(RequestId, IdentityKey)>> {
+fn requests(conn: &Connection, sql: &str, org: OrgId) -> rusqlite::Result<Vec<(RequestId, OrgId)>> {
     conn.prepare_cached(sql)?
-        .query_map([org.as_ref()], |r| {
+        .query_map([org_to_sql(org)], |r| {
             let id: Vec<u8> = r.get(0)?;
-            let requester: Vec<u8> = r.get(1)?;
             Ok((
                 request_id_from_blob(&id, "requests.request_id")?,
-                crate::sql::key_from_blob(&requester, "requests.requester")?,
+                org_from_sql(r.get(1)?, "requests.requester")?,
             ))
         })?
         .collect()
@@ -124,7 +119,7 @@ fn set_status(
 fn event(
     height: u64,
     kind: EventKind,
-    subject: Option<IdentityKey>,
+    subject: Option<OrgId>,
     request_id: Option<RequestId>,
     detail: String,
 ) -> Event {

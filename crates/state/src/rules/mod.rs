@@ -12,7 +12,9 @@ use crate::{
     orgs::{Membership, Org, Orgs},
     receipt::{Code, Rejection},
 };
-use custodia_protocol::{Body, Digest, IdentityKey, Params, ProposalId, RecordId, RequestId, Role};
+use custodia_protocol::{
+    Body, Digest, IdentityKey, OrgId, Params, ProposalId, RecordId, RequestId, Role,
+};
 use rusqlite::Connection;
 
 /// A rule failure or a database failure while checking or applying a tx.
@@ -58,7 +60,7 @@ impl Ctx<'_> {
     pub fn emit(
         &mut self,
         kind: EventKind,
-        subject: Option<IdentityKey>,
+        subject: Option<OrgId>,
         record_id: Option<RecordId>,
         request_id: Option<RequestId>,
         detail: impl Into<String>,
@@ -68,7 +70,7 @@ impl Ctx<'_> {
             tx_index: Some(self.tx_index),
             tx_id: Some(self.tx_id),
             kind,
-            actor: Some(self.signer.clone()),
+            actor: self.signer_id(),
             subject,
             record_id,
             request_id,
@@ -81,7 +83,7 @@ impl Ctx<'_> {
     pub fn emit_proposal(
         &mut self,
         kind: EventKind,
-        subject: Option<IdentityKey>,
+        subject: Option<OrgId>,
         proposal_id: ProposalId,
         detail: impl Into<String>,
     ) {
@@ -89,6 +91,11 @@ impl Ctx<'_> {
         if let Some(event) = self.events.last_mut() {
             event.proposal_id = Some(proposal_id);
         }
+    }
+
+    /// The signer's organisation's id, if it is one (a rule that emits an event checked it).
+    fn signer_id(&self) -> Option<OrgId> {
+        self.orgs.get(self.signer).map(|org| org.id)
     }
 
     /// The signer's organisation, or `UnknownSigner`; a removed organisation, or one whose

@@ -2,7 +2,11 @@
 //! organisation) and `RotateKeys` (an organisation replaces its encryption key).
 
 use super::{Ctx, Fail, reject};
-use crate::{event::EventKind, receipt::Code};
+use crate::{
+    event::EventKind,
+    receipt::Code,
+    sql::{org_from_sql, org_to_sql},
+};
 use custodia_protocol::{EncryptionKey, OrgId, Role};
 use rusqlite::{OptionalExtension, params};
 
@@ -44,15 +48,14 @@ pub(super) fn set_status(
             format!("organisation {} is already {state}", target.name),
         );
     }
-    let key = target.identity_key.clone();
     let reason = (!reason.trim().is_empty()).then(|| reason.to_string());
     ctx.conn
         .prepare_cached(
             "UPDATE orgs SET active = ?1, status_height = ?2, status_reason = ?3
-             WHERE identity_key = ?4",
+             WHERE position = ?4",
         )?
-        .execute(params![active, ctx.height as i64, reason, key.as_ref()])?;
-    if let Some(target) = ctx.orgs.get_mut(&key) {
+        .execute(params![active, ctx.height as i64, reason, org_to_sql(org)])?;
+    if let Some(target) = ctx.orgs.by_id_mut(org) {
         target.active = active;
         target.status_height = ctx.height;
         target.status_reason = reason.clone();
@@ -62,7 +65,7 @@ pub(super) fn set_status(
     } else {
         EventKind::OrgSuspended
     };
-    ctx.emit(kind, Some(key), None, None, reason.unwrap_or_default());
+    ctx.emit(kind, Some(org), None, None, reason.unwrap_or_default());
     Ok(())
 }
 
@@ -77,7 +80,7 @@ pub(super) fn encryption_key_owner(
             "SELECT org, from_height FROM org_keys WHERE kind = 'encryption' AND key = ?1 LIMIT 1",
         )?
         .query_row([&key.0[..]], |r| {
-            Ok((OrgId(r.get::<_, i64>(0)? as u32), r.get(1)?))
+            Ok((org_from_sql(r.get(0)?, "org_keys.org")?, r.get(1)?))
         })
         .optional()
 }
@@ -111,21 +114,20 @@ pub(super) fn rotate_keys(ctx: &mut Ctx<'_>, encryption_key: &EncryptionKey) -> 
                      ?2, ?3, ?4)",
         )?
         .execute(params![
-            org.0 as i64,
+            org_to_sql(org),
             &encryption_key.0[..],
             ctx.height as i64,
             ctx.tx_id.as_ref()
         ])?;
     ctx.conn
-        .prepare_cached("UPDATE orgs SET encryption_key = ?1 WHERE identity_key = ?2")?
-        .execute(params![&encryption_key.0[..], ctx.signer.as_ref()])?;
-    let signer = ctx.signer.clone();
-    if let Some(target) = ctx.orgs.get_mut(&signer) {
+        .prepare_cached("UPDATE orgs SET encryption_key = ?1 WHERE position = ?2")?
+        .execute(params![&encryption_key.0[..], org_to_sql(org)])?;
+    if let Some(target) = ctx.orgs.by_id_mut(org) {
         target.encryption_key = *encryption_key;
     }
     ctx.emit(
         EventKind::OrgKeysRotated,
-        Some(signer),
+        Some(org),
         None,
         None,
         format!("encryption key {}", hex::encode(encryption_key.0)),

@@ -9,7 +9,7 @@ use crate::{
 };
 use commonware_codec::Encode as _;
 use custodia_protocol::{
-    Change, GenesisOrg, IdentityKey, OrgId, ProposalId, Role,
+    Change, GenesisOrg, OrgId, ProposalId, Role,
     governance::{MEMBERSHIP_DELAY_BLOCKS, describe},
     params::MAX_ORGS,
 };
@@ -69,7 +69,7 @@ pub(super) fn propose(
         ])?;
     ctx.emit_proposal(
         EventKind::ProposalCreated,
-        target_key(ctx, target),
+        target,
         *proposal_id,
         description,
     );
@@ -131,12 +131,7 @@ pub(super) fn vote(
     } else {
         format!("{verdict}: {reason}")
     };
-    ctx.emit_proposal(
-        EventKind::ProposalVoted,
-        target_key(ctx, target),
-        *proposal_id,
-        detail,
-    );
+    ctx.emit_proposal(EventKind::ProposalVoted, target, *proposal_id, detail);
     tally(ctx, proposal_id, &change, target)
 }
 
@@ -355,12 +350,7 @@ fn tally(
     }
     if supervisor_vote == Some(false) || !enough(members - rejections) {
         close(ctx, proposal_id, "rejected", None, target)?;
-        ctx.emit_proposal(
-            EventKind::ProposalRejected,
-            target_key(ctx, target),
-            *proposal_id,
-            tally,
-        );
+        ctx.emit_proposal(EventKind::ProposalRejected, target, *proposal_id, tally);
     }
     Ok(())
 }
@@ -413,7 +403,7 @@ fn enact(
     close(ctx, proposal_id, "enacted", Some(effective), target)?;
     ctx.emit_proposal(
         EventKind::ProposalEnacted,
-        target_key(ctx, target),
+        target,
         *proposal_id,
         format!("{tally}; in effect from height {effective}"),
     );
@@ -485,8 +475,7 @@ fn set_membership(
             "UPDATE orgs SET membership = ?1, membership_height = ?2 WHERE position = ?3",
         )?
         .execute(params![membership.as_str(), height as i64, id.0 as i64])?;
-    let key = ctx.orgs.by_id(id).map(|o| o.identity_key.clone());
-    if let Some(org) = key.and_then(|key| ctx.orgs.get_mut(&key)) {
+    if let Some(org) = ctx.orgs.by_id_mut(id) {
         org.membership = membership;
         org.membership_height = height;
     }
@@ -501,10 +490,6 @@ fn name_of(ctx: &Ctx<'_>, id: OrgId) -> String {
     ctx.orgs
         .by_id(id)
         .map_or_else(|| format!("#{id}"), |o| o.name.clone())
-}
-
-fn target_key(ctx: &Ctx<'_>, target: Option<OrgId>) -> Option<IdentityKey> {
-    target.and_then(|id| ctx.orgs.by_id(id).map(|o| o.identity_key.clone()))
 }
 
 /// Expires the open proposals whose ttl ran out at the end of block `height`.

@@ -2,7 +2,11 @@
 //! supervisor's verdict).
 
 use super::{Ctx, Fail, reject};
-use crate::{event::EventKind, receipt::Code, sql::key_from_blob};
+use crate::{
+    event::EventKind,
+    receipt::Code,
+    sql::{org_from_sql, org_to_sql},
+};
 use custodia_protocol::{
     Digest, RecordId,
     record::{check_field_names, check_kind_and_tags},
@@ -20,6 +24,7 @@ pub(super) fn submit(
     sealed: &[u8],
 ) -> Result<(), Fail> {
     ctx.require_active_member("submit records")?;
+    let provider = ctx.signer_org()?.id;
     if let Err(e) = check_field_names(fields) {
         return reject(Code::InvalidRecord, e.to_string());
     }
@@ -48,7 +53,7 @@ pub(super) fn submit(
         )?
         .execute(params![
             &record_id.0[..],
-            ctx.signer.as_ref(),
+            org_to_sql(provider),
             kind,
             tags_json,
             fields_json,
@@ -81,7 +86,7 @@ pub(super) fn attest(
     reason: &str,
 ) -> Result<(), Fail> {
     ctx.require_supervisor("attest records")?;
-    let row: Option<(Vec<u8>, String)> = ctx
+    let row: Option<(i64, String)> = ctx
         .conn
         .prepare_cached("SELECT provider, status FROM records WHERE record_id = ?1")?
         .query_row([&record_id.0[..]], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -109,7 +114,7 @@ pub(super) fn attest(
     } else {
         EventKind::RecordRejected
     };
-    let provider = key_from_blob(&provider, "records.provider")?;
+    let provider = org_from_sql(provider, "records.provider")?;
     ctx.emit(kind, Some(provider), Some(*record_id), None, reason);
     Ok(())
 }

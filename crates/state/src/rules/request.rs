@@ -4,10 +4,10 @@ use super::{Ctx, Fail, reject};
 use crate::{
     event::{Event, EventKind},
     receipt::Code,
-    sql::{key_from_blob, request_id_from_blob, strings_from_json},
+    sql::{org_from_sql, org_to_sql, request_id_from_blob, strings_from_json},
 };
 use custodia_protocol::{
-    IdentityKey, RecordId, RequestId,
+    OrgId, RecordId, RequestId,
     params::{MAX_PURPOSE_CHARS, MAX_REQUEST_RECORDS},
     record::valid_field_name,
 };
@@ -23,6 +23,7 @@ pub(super) fn create(
     ttl: u64,
 ) -> Result<(), Fail> {
     ctx.require_active_member("request records")?;
+    let requester = ctx.signer_org()?.id;
     let exists: Option<i64> = ctx
         .conn
         .prepare_cached("SELECT 1 FROM requests WHERE request_id = ?1")?
@@ -77,12 +78,12 @@ pub(super) fn create(
         }
     }
 
-    let mut approvers: BTreeSet<IdentityKey> = BTreeSet::new();
-    approvers.insert(ctx.supervisor()?.identity_key.clone());
+    let mut approvers: BTreeSet<OrgId> = BTreeSet::new();
+    approvers.insert(ctx.supervisor()?.id);
     let mut available: BTreeSet<String> = BTreeSet::new();
     let mut total_bytes: u64 = 0;
     for record_id in record_ids {
-        let row: Option<(Vec<u8>, String, String, i64)> = ctx
+        let row: Option<(i64, String, String, i64)> = ctx
             .conn
             .prepare_cached(
                 "SELECT provider, status, fields, sealed_bytes FROM records WHERE record_id = ?1",
@@ -100,16 +101,16 @@ pub(super) fn create(
                 format!("record {record_id} is {status}, only accepted records can be requested"),
             );
         }
-        if provider.as_slice() == ctx.signer.as_ref() {
+        let provider = org_from_sql(provider, "records.provider")?;
+        if provider == requester {
             return reject(
                 Code::OwnRecord,
                 format!("record {record_id} is your own: a member cannot request its own records"),
             );
         }
-        let provider = key_from_blob(&provider, "records.provider")?;
         if let Some(gone) = ctx
             .orgs
-            .get(&provider)
+            .by_id(provider)
             .filter(|o| o.membership == crate::orgs::Membership::Removed)
         {
             return reject(
@@ -150,7 +151,7 @@ pub(super) fn create(
         )?
         .execute(params![
             &request_id.0[..],
-            ctx.signer.as_ref(),
+            org_to_sql(requester),
             serde_json::to_string(fields).unwrap_or_default(),
             purpose,
             ttl as i64,
@@ -173,7 +174,7 @@ pub(super) fn create(
          VALUES (?1, ?2, NULL, NULL, NULL, NULL)",
     )?;
     for org in &approvers {
-        approver.execute(params![&request_id.0[..], org.as_ref()])?;
+        approver.execute(params![&request_id.0[..], org_to_sql(*org)])?;
     }
     ctx.emit(
         EventKind::RequestCreated,
@@ -186,14 +187,14 @@ pub(super) fn create(
 }
 
 /// Loads a request's requester and status, or `RequestNotFound`.
-fn load(ctx: &Ctx<'_>, request_id: &RequestId) -> Result<(IdentityKey, String), Fail> {
-    let row: Option<(Vec<u8>, String)> = ctx
+fn load(ctx: &Ctx<'_>, request_id: &RequestId) -> Result<(OrgId, String), Fail> {
+    let row: Option<(i64, String)> = ctx
         .conn
         .prepare_cached("SELECT requester, status FROM requests WHERE request_id = ?1")?
         .query_row([&request_id.0[..]], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     match row {
-        Some((requester, status)) => Ok((key_from_blob(&requester, "requests.requester")?, status)),
+        Some((requester, status)) => Ok((org_from_sql(requester, "requests.requester")?, status)),
         None => reject(Code::RequestNotFound, format!("no request {request_id}")),
     }
 }
@@ -219,16 +220,17 @@ pub(super) fn decide(
     reason: &str,
 ) -> Result<(), Fail> {
     ctx.require_active("decide on requests")?;
+    let approver = ctx.signer_org()?.id;
     let (requester, status) = load(ctx, request_id)?;
     let decision: Option<Option<String>> = ctx
         .conn
         .prepare_cached("SELECT decision FROM approvals WHERE request_id = ?1 AND org = ?2")?
-        .query_row(params![&request_id.0[..], ctx.signer.as_ref()], |r| {
+        .query_row(params![&request_id.0[..], org_to_sql(approver)], |r| {
             r.get(0)
         })
         .optional()?;
     let Some(decision) = decision else {
-        let why = if &requester == ctx.signer {
+        let why = if requester == approver {
             "the requester cannot approve its own request"
         } else {
             "only the supervisor and the providers of the requested records decide"
@@ -265,12 +267,12 @@ pub(super) fn decide(
             ctx.height as i64,
             ctx.tx_id.as_ref(),
             &request_id.0[..],
-            ctx.signer.as_ref()
+            org_to_sql(approver)
         ])?;
     if approve {
         ctx.emit(
             EventKind::DecisionApproved,
-            Some(requester.clone()),
+            Some(requester),
             None,
             Some(*request_id),
             reason,
@@ -295,7 +297,7 @@ pub(super) fn decide(
         set_status(ctx, request_id, "rejected", Some(reason))?;
         ctx.emit(
             EventKind::DecisionRejected,
-            Some(requester.clone()),
+            Some(requester),
             None,
             Some(*request_id),
             reason,
@@ -324,7 +326,7 @@ pub(super) fn deliver(
             format!("request {request_id} is {status}, only approved requests are delivered"),
         );
     }
-    let Some(recipient) = ctx.orgs.get(&requester).filter(|o| o.active) else {
+    let Some(recipient) = ctx.orgs.by_id(requester).filter(|o| o.active) else {
         return reject(
             Code::RequesterSuspended,
             format!("the requester of {request_id} is suspended and cannot receive data"),
@@ -353,9 +355,9 @@ pub(super) fn deliver(
 }
 
 pub(super) fn cancel(ctx: &mut Ctx<'_>, request_id: &RequestId) -> Result<(), Fail> {
-    ctx.signer_role()?;
+    let signer = ctx.signer_org()?.id;
     let (requester, status) = load(ctx, request_id)?;
-    if &requester != ctx.signer {
+    if requester != signer {
         return reject(
             Code::NotRequester,
             format!("only the requester may cancel {request_id}"),
@@ -383,17 +385,16 @@ pub(super) fn expire(
     height: u64,
     events: &mut Vec<Event>,
 ) -> rusqlite::Result<()> {
-    let due: Vec<(RequestId, IdentityKey)> = conn
+    let due: Vec<(RequestId, OrgId)> = conn
         .prepare_cached(
             "SELECT request_id, requester FROM requests
              WHERE status = 'pending' AND expires_height <= ?1 ORDER BY request_id",
         )?
         .query_map([height as i64], |r| {
             let id: Vec<u8> = r.get(0)?;
-            let requester: Vec<u8> = r.get(1)?;
             Ok((
                 request_id_from_blob(&id, "requests.request_id")?,
-                key_from_blob(&requester, "requests.requester")?,
+                org_from_sql(r.get(1)?, "requests.requester")?,
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;

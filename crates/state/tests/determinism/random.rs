@@ -175,6 +175,13 @@ impl Builder {
         self.keys.get(signer).cloned().unwrap_or_else(outsider)
     }
 
+    /// The position in `keys` of organisation `org`'s identity key.
+    fn position_of(&self, c: &Consortium, org: custodia_protocol::OrgId) -> Option<usize> {
+        let orgs = c.state.queries().orgs().unwrap();
+        let key = orgs.into_iter().find(|o| o.id == org)?.identity_key;
+        self.keys.iter().position(|k| k.identity_key() == key)
+    }
+
     fn records(c: &Consortium, status: Option<RecordStatus>) -> Vec<RecordId> {
         let filter = RecordFilter {
             status,
@@ -253,6 +260,11 @@ impl Builder {
             } => {
                 // Mostly other members' records; all of them for the last pick (own_record).
                 let requester = self.key(signer).identity_key();
+                let orgs = c.state.queries().orgs().unwrap();
+                let requester = orgs
+                    .iter()
+                    .find(|o| o.identity_key == requester)
+                    .map(|o| o.id);
                 let accepted = Self::records(c, Some(RecordStatus::Accepted));
                 let others: Vec<RecordId> = accepted
                     .iter()
@@ -261,7 +273,7 @@ impl Builder {
                             .queries()
                             .record(id)
                             .unwrap()
-                            .is_some_and(|r| r.provider != requester)
+                            .is_some_and(|r| Some(r.provider) != requester)
                     })
                     .copied()
                     .collect();
@@ -298,8 +310,7 @@ impl Builder {
                             .filter(|d| d.approved.is_none())
                             .collect();
                         let approver = pick(&undecided, signer - SIGNERS + 1).map(|d| d.org);
-                        let position = approver
-                            .and_then(|org| self.keys.iter().position(|k| k.identity_key() == org));
+                        let position = approver.and_then(|org| self.position_of(c, org));
                         self.key(position.unwrap_or(SUPERVISOR))
                     }
                     (None, true) => self.key(SUPERVISOR),
@@ -325,7 +336,7 @@ impl Builder {
                 let mut sealed = vec![1u8; 64];
                 if let Some(requester) = request.as_ref().and_then(|r| {
                     let orgs = c.state.queries().orgs().unwrap();
-                    orgs.into_iter().find(|o| o.identity_key == r.requester)
+                    orgs.into_iter().find(|o| o.id == r.requester)
                 }) {
                     sealed[..32].copy_from_slice(&requester.encryption_key.0);
                 }
@@ -342,10 +353,7 @@ impl Builder {
                 let request = pick(&Self::requests(c, &open), k);
                 let keys = match (&request, right(signer)) {
                     (Some(request), true) => {
-                        let position = self
-                            .keys
-                            .iter()
-                            .position(|k| k.identity_key() == request.requester);
+                        let position = self.position_of(c, request.requester);
                         self.key(position.unwrap_or(SUPERVISOR))
                     }
                     (None, true) => self.key(MEMBER_A),
