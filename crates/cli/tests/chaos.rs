@@ -301,7 +301,7 @@ fn nodes_killed_at_random_under_load_recover_agree_and_lose_no_seen_tx_nor_deliv
     let lost = settle_pending(&api, &pending, &mut seen, started);
     approve_the_rest(&api, &mut seen);
     wait_for_verdicts_and_deliveries(&api);
-    let chain = agreed_chain(&api, started);
+    let chain = agreed_chain(&api, &seen, started);
     let top = chain.len() as u64;
     check_seen_receipts(&api, &chain, &seen);
     let records = check_verdicts(&api, &chain);

@@ -184,10 +184,18 @@ fn a_node_that_lost_its_whole_data_directory_follows_then_votes_again() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut devnet = Devnet::start(&tmp.path().join("devnet"), tmp.path());
     let dir = devnet.org_dir(ORG);
-    assert!(
-        !dir.join("data/new-validator").exists(),
-        "the new-validator mark is gone once the node applied a block"
-    );
+    // `devnet ready` means some node applied a block, not this one: wait for it to apply one,
+    // then for the mark to go (the node removes it on its next head change, asynchronously).
+    // Failed before, now and then: the mark was still there right after `devnet ready`.
+    devnet.wait_height(ORG, 1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while dir.join("data/new-validator").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the new-validator mark is gone once the node applied a block"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     submit(&devnet, "member-a", 1);
     devnet.sync("supervisor", &[ORG]);
 

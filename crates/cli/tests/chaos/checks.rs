@@ -2,9 +2,21 @@
 
 use super::*;
 
-/// Blocks 1 to the lowest height of the four nodes, which every node must hold identically
-/// (digest, parent, timestamp, state commitment and every receipt).
-pub(super) fn agreed_chain(api: &Api, started: Instant) -> Vec<BlockView> {
+/// Blocks 1 to the lowest height of the four nodes, once every node applied the block of each
+/// receipt in `seen`; every node must hold them identically (digest, parent, timestamp, state
+/// commitment and every receipt). Failed before, now and then: a receipt seen at a node ahead
+/// (height 113) was looked for in the blocks up to the slowest node's height (110).
+pub(super) fn agreed_chain(
+    api: &Api,
+    seen: &BTreeMap<String, Receipt>,
+    started: Instant,
+) -> Vec<BlockView> {
+    let needed = seen.values().map(|r| r.height).max().unwrap_or(0);
+    wait_until(
+        SETTLE_LIMIT,
+        || format!("not every node applied block {needed}: {:?}", api.heights()),
+        || api.heights().iter().all(|(_, h)| *h >= needed),
+    );
     let heights = api.heights();
     let top = heights.iter().map(|(_, h)| *h).min().expect("four nodes");
     eprintln!(
