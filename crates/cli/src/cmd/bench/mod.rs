@@ -11,7 +11,11 @@
 //! 4. The share requests: `--requests` requests (member-b asks member-a), request → delivered
 //!    latency; every delivery opened and verified by the requester's node.
 //! 5. The nodes' resident memory at the end.
+//!
+//! `custodia bench flood` ([`flood`]) measures instead the honest finalization rate of a
+//! running devnet before and during a gossip flood from one of its validators.
 
+mod flood;
 mod limit;
 mod load;
 mod network;
@@ -40,7 +44,11 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Arguments of `custodia bench`.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    /// Another measurement instead of the throughput bench.
+    #[command(subcommand)]
+    pub mode: Option<Mode>,
     /// Devnet directory: the devnet running there is benchmarked, else one is started there
     /// (and created if missing). Without it, a temporary devnet is used and removed.
     #[arg(long)]
@@ -65,8 +73,19 @@ pub struct Args {
     pub in_flight: u64,
 }
 
+/// The measurements of `custodia bench` besides its throughput bench.
+#[derive(Debug, clap::Subcommand)]
+pub enum Mode {
+    /// The honest finalization rate of a running devnet before and during a gossip flood from
+    /// one of its validators (whose node is stopped; the flooder takes its p2p identity).
+    Flood(flood::Args),
+}
+
 /// Runs the bench and prints its report (a table, or JSON with `--json`).
 pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
+    if let Some(Mode::Flood(args)) = args.mode {
+        return flood::run(args, global);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
