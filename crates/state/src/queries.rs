@@ -9,11 +9,14 @@ use crate::{
     },
     status::{RecordStatus, RequestStatus},
 };
-use custodia_protocol::{
-    Digest, IdentityKey, OrgId, ProposalId, RecordId, RequestId, hash::sha256, record::RecordHeader,
-};
+use custodia_protocol::{Digest, IdentityKey, OrgId, RecordId, RequestId, record::RecordHeader};
 use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 use serde::Serialize;
+
+mod audit;
+mod world;
+
+pub use audit::{AuditEntry, AuditFilter};
 
 /// A record's metadata (never its fields).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -137,35 +140,6 @@ pub struct BlockRow {
     pub state_commitment: Digest,
 }
 
-/// One line of the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditEntry {
-    /// Its position in the whole trail (increasing in chain order; a page's cursor).
-    pub seq: u64,
-    /// Height of the block.
-    pub height: u64,
-    /// The block's timestamp.
-    pub timestamp_ms: u64,
-    /// The tx's position, if a tx caused it.
-    pub tx_index: Option<u32>,
-    /// The tx id (hex), if a tx caused it.
-    pub tx_id: Option<String>,
-    /// What happened (an [`crate::EventKind`] name).
-    pub kind: String,
-    /// Who acted (org name).
-    pub actor: Option<String>,
-    /// Who it concerns (org name).
-    pub subject: Option<String>,
-    /// Record concerned.
-    pub record_id: Option<RecordId>,
-    /// Request concerned.
-    pub request_id: Option<RequestId>,
-    /// Reason or description.
-    pub detail: String,
-    /// Proposal concerned.
-    pub proposal_id: Option<ProposalId>,
-}
-
 /// Filters of [`Queries::records`]; `None` matches all.
 #[derive(Debug, Clone, Default)]
 pub struct RecordFilter {
@@ -191,25 +165,6 @@ pub struct RequestFilter {
     /// Skip this many.
     pub offset: u64,
     /// At most this many (0 = no limit).
-    pub limit: u64,
-}
-
-/// Filters of [`Queries::audit`]: entries matching any given filter (all when none).
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    /// Entries about this record, including the requests for it.
-    pub record: Option<RecordId>,
-    /// Entries about this request.
-    pub request: Option<RequestId>,
-    /// Entries where this org acted or is concerned.
-    pub org: Option<OrgId>,
-    /// Entries of blocks at or above this height.
-    pub from_height: Option<u64>,
-    /// Entries of blocks at or below this height.
-    pub to_height: Option<u64>,
-    /// Entries after this `seq` (the previous page's last).
-    pub after: Option<u64>,
-    /// At most this many entries (0: no bound; the API always sets one).
     pub limit: u64,
 }
 
@@ -455,130 +410,6 @@ impl<'a> Queries<'a> {
                 })
             })
             .optional()
-    }
-
-    /// A page of the audit trail: the entries matching every criterion of the filter, in
-    /// chain order, after `filter.after`, at most `filter.limit`.
-    pub fn audit(&self, filter: &AuditFilter) -> rusqlite::Result<Vec<AuditEntry>> {
-        let mut clauses = vec!["e.seq > ?"];
-        let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(filter.after.map_or(-1, sql_int))];
-        if let Some(record) = &filter.record {
-            clauses.push(
-                "(e.record_id = ? OR e.request_id IN \
-                 (SELECT request_id FROM request_records WHERE record_id = ?))",
-            );
-            args.push(Box::new(record.0.to_vec()));
-            args.push(Box::new(record.0.to_vec()));
-        }
-        if let Some(request) = &filter.request {
-            clauses.push("e.request_id = ?");
-            args.push(Box::new(request.0.to_vec()));
-        }
-        if let Some(org) = filter.org {
-            clauses.push("(e.actor = ? OR e.subject = ?)");
-            args.push(Box::new(org_to_sql(org)));
-            args.push(Box::new(org_to_sql(org)));
-        }
-        if let Some(from) = filter.from_height {
-            clauses.push("e.height >= ?");
-            args.push(Box::new(sql_int(from)));
-        }
-        if let Some(to) = filter.to_height {
-            clauses.push("e.height <= ?");
-            args.push(Box::new(sql_int(to)));
-        }
-        args.push(Box::new(match filter.limit {
-            0 => -1,
-            limit => sql_int(limit),
-        }));
-        let sql = format!(
-            "SELECT e.height, b.timestamp_ms, e.tx_index, e.tx_id, e.kind, a.name, s.name,
-                    e.record_id, e.request_id, e.detail, e.seq, e.proposal_id
-             FROM events e
-             JOIN blocks b ON b.height = e.height
-             LEFT JOIN orgs a ON a.position = e.actor
-             LEFT JOIN orgs s ON s.position = e.subject
-             WHERE {}
-             ORDER BY e.seq
-             LIMIT ?",
-            clauses.join(" AND ")
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            let record: Option<Vec<u8>> = r.get(7)?;
-            let request: Option<Vec<u8>> = r.get(8)?;
-            Ok(AuditEntry {
-                seq: r.get::<_, i64>(10)? as u64,
-                height: r.get::<_, i64>(0)? as u64,
-                timestamp_ms: r.get::<_, i64>(1)? as u64,
-                tx_index: r.get::<_, Option<i64>>(2)?.map(|i| i as u32),
-                tx_id: r.get::<_, Option<Vec<u8>>>(3)?.map(hex::encode),
-                kind: r.get(4)?,
-                actor: r.get(5)?,
-                subject: r.get(6)?,
-                record_id: record
-                    .map(|b| record_id_from_blob(&b, "events.record_id"))
-                    .transpose()?,
-                request_id: request
-                    .map(|b| request_id_from_blob(&b, "events.request_id"))
-                    .transpose()?,
-                detail: r.get(9)?,
-                proposal_id: r
-                    .get::<_, Option<Vec<u8>>>(11)?
-                    .map(|b| {
-                        ProposalId::from_slice(&b).ok_or_else(|| corrupt("events.proposal_id"))
-                    })
-                    .transpose()?,
-            })
-        })?;
-        rows.collect()
-    }
-
-    /// A digest of the world state proper (orgs, records, requests, approvals, deliveries), not
-    /// of the history (blocks, receipts, events, applied tx ids). Two states with equal world
-    /// digests hold the same data.
-    pub fn world_digest(&self) -> rusqlite::Result<Digest> {
-        let tables = [
-            "SELECT identity_key, position, name, role, encryption_key, active, status_height,
-                    status_reason, membership, membership_height FROM orgs ORDER BY position",
-            "SELECT value FROM meta WHERE key = 'params'",
-            "SELECT proposal_id, proposer, kind, change, target, ttl, created_height,
-                    expires_height, status, status_height, effective_height
-             FROM proposals ORDER BY proposal_id",
-            "SELECT proposal_id, org, approve, reason, height FROM proposal_votes
-             ORDER BY proposal_id, org",
-            "SELECT org, kind, seq, key, from_height FROM org_keys ORDER BY org, kind, seq",
-            "SELECT record_id, provider, kind, tags, fields, commitment, sealed, status, reason,
-                    submitted_height, attested_height FROM records ORDER BY record_id",
-            "SELECT request_id, requester, fields, purpose, ttl, created_height, expires_height,
-                    status, status_height, reason FROM requests ORDER BY request_id",
-            "SELECT request_id, position, record_id FROM request_records ORDER BY request_id, position",
-            "SELECT request_id, org, decision, reason, height FROM approvals ORDER BY request_id, org",
-            "SELECT request_id, sealed, height FROM deliveries ORDER BY request_id",
-        ];
-        let mut buf = Vec::new();
-        for sql in tables {
-            buf.extend_from_slice(sql.as_bytes());
-            let mut stmt = self.conn.prepare(sql)?;
-            let columns = stmt.column_count();
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                for i in 0..columns {
-                    let value = row.get_ref(i)?;
-                    let bytes: Vec<u8> = match value {
-                        rusqlite::types::ValueRef::Null => b"N".to_vec(),
-                        rusqlite::types::ValueRef::Integer(v) => v.to_be_bytes().to_vec(),
-                        rusqlite::types::ValueRef::Real(v) => v.to_be_bytes().to_vec(),
-                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
-                            t.to_vec()
-                        }
-                    };
-                    buf.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-                    buf.extend_from_slice(&bytes);
-                }
-            }
-        }
-        Ok(sha256(&[b"custodia/world/v1", &buf]))
     }
 }
 

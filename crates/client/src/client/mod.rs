@@ -2,6 +2,7 @@
 
 mod answer;
 mod connect;
+mod governance;
 
 pub(crate) use answer::reason_of;
 use answer::{api_error, read_body, send_error};
@@ -9,14 +10,12 @@ use connect::{parse_base, read_org_config};
 
 use crate::{Error, Result, events::EventStream};
 use custodia_api::{
-    Approval, AuditEntry, AuditFilter, AuditPage, BatchAccepted, BlockView, Fetched, KeyRotation,
-    KeyRotationTx, NewProposal, NewRecord, NewRequest, Org, OrgTx, Orgs, ProposalFilter,
-    ProposalPage, ProposalTx, ProposalView, Receipt, RecordFilter, RecordPage, RecordStatus,
-    RecordTx, RecordView, Refusal, Reinstatement, RequestDetail, RequestFilter, RequestPage,
-    RequestTx, Status, Suspension, TxAccepted, TxStatus, WaitQuery, Withdrawal,
-    limits::MAX_TIMEOUT_SECS,
+    Approval, AuditEntry, AuditFilter, AuditPage, BatchAccepted, BlockView, Fetched, KeyRotationTx,
+    NewRecord, NewRequest, OrgTx, ProposalTx, Receipt, RecordFilter, RecordPage, RecordStatus,
+    RecordTx, RecordView, Refusal, RequestDetail, RequestFilter, RequestPage, RequestTx, Status,
+    TxAccepted, TxStatus, WaitQuery, Withdrawal, limits::MAX_TIMEOUT_SECS,
 };
-use custodia_protocol::{ProposalId, RecordId, RequestId};
+use custodia_protocol::{RecordId, RequestId};
 use reqwest::{
     Method, RequestBuilder, Url,
     header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE},
@@ -184,78 +183,6 @@ impl Client {
     /// `GET /v1/status`.
     pub async fn status(&self) -> Result<Status> {
         self.get("/v1/status", &()).await
-    }
-
-    /// `GET /v1/orgs`: every organisation of the consortium.
-    pub async fn orgs(&self) -> Result<Vec<Org>> {
-        Ok(self.get::<Orgs>("/v1/orgs", &()).await?.orgs)
-    }
-
-    /// `POST /v1/orgs/{name}/suspend`: the supervisor suspends organisation `name`, saying why.
-    pub async fn suspend(&self, name: &str, reason: &str, wait: Wait) -> Result<OrgTx> {
-        let body = Suspension {
-            reason: reason.to_string(),
-        };
-        self.write(&format!("/v1/orgs/{name}/suspend"), &body, wait)
-            .await
-    }
-
-    /// `POST /v1/orgs/{name}/reinstate`: the supervisor reinstates organisation `name`.
-    pub async fn reinstate(&self, name: &str, reason: Option<&str>, wait: Wait) -> Result<OrgTx> {
-        let body = Reinstatement {
-            reason: reason.map(str::to_string),
-        };
-        self.write(&format!("/v1/orgs/{name}/reinstate"), &body, wait)
-            .await
-    }
-
-    /// `POST /v1/proposals`: this organisation proposes a change (its vote for).
-    pub async fn propose(&self, proposal: &NewProposal, wait: Wait) -> Result<ProposalTx> {
-        self.write("/v1/proposals", proposal, wait).await
-    }
-
-    /// `POST /v1/proposals/{id}/approve` or `/reject`: this organisation votes for or
-    /// against (against needs a reason).
-    pub async fn vote(
-        &self,
-        id: &ProposalId,
-        approve: bool,
-        reason: Option<&str>,
-        wait: Wait,
-    ) -> Result<ProposalTx> {
-        if approve {
-            let body = Approval {
-                reason: reason.map(str::to_string),
-            };
-            self.write(&format!("/v1/proposals/{id}/approve"), &body, wait)
-                .await
-        } else {
-            let body = Refusal {
-                reason: reason.unwrap_or_default().to_string(),
-            };
-            self.write(&format!("/v1/proposals/{id}/reject"), &body, wait)
-                .await
-        }
-    }
-
-    /// `GET /v1/proposals`: the proposals `filter` selects, with their votes.
-    pub async fn proposals(&self, filter: &ProposalFilter) -> Result<Vec<ProposalView>> {
-        Ok(self
-            .get::<ProposalPage>("/v1/proposals", filter)
-            .await?
-            .proposals)
-    }
-
-    /// `GET /v1/proposals/{id}`.
-    pub async fn proposal(&self, id: &ProposalId) -> Result<ProposalView> {
-        self.get(&format!("/v1/proposals/{id}"), &()).await
-    }
-
-    /// `POST /v1/keys/rotate`: the node makes a new encryption key, keeps it in its keyring
-    /// and announces it with `RotateKeys`.
-    pub async fn rotate_encryption_key(&self, wait: Wait) -> Result<KeyRotationTx> {
-        self.write("/v1/keys/rotate", &KeyRotation { encryption: true }, wait)
-            .await
     }
 
     /// `POST /v1/records`: the node seals `record` to the supervisor, commits to its fields,
