@@ -271,3 +271,30 @@ fn genesis_replaces_out_atomically_and_never_writes_through_a_link() {
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
 }
+
+#[test]
+fn genesis_takes_the_epoch_length_and_max_validators_and_names_the_flag_of_a_bad_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    consortium(tmp.path());
+    let mut args = vec!["genesis", "--chain-id", "custodia-test", "--out", "genesis.toml"];
+    for org in ALL {
+        args.extend(["--org", org]);
+    }
+    let with = |extra: &[&str]| {
+        let mut all = args.clone();
+        all.extend(extra);
+        custodia(tmp.path(), &all)
+    };
+    with(&["--epoch-length", "200", "--max-validators", "7"]).ok();
+    let text = std::fs::read_to_string(tmp.path().join("genesis.toml")).unwrap();
+    let written = Genesis::from_toml(&text).unwrap();
+    assert_eq!(written.params.epoch_length, 200);
+    assert_eq!(written.params.max_validators, 7);
+
+    with(&["--epoch-length", "10"])
+        .fails_with(1)
+        .says(&["--epoch-length", "64", "found 10"]);
+    with(&["--max-validators", "3"])
+        .fails_with(1)
+        .says(&["4 --org files", "max_validators is 3", "--max-validators"]);
+}

@@ -30,6 +30,13 @@ pub const MAX_BLOCK_TXS_BOUND: u64 = 1_000_000;
 /// Largest `max_block_bytes` (256 MiB): the largest p2p message is a block with its certificate,
 /// and a node holds several blocks in memory.
 pub const MAX_BLOCK_BYTES_BOUND: u64 = 256 << 20;
+/// Smallest `epoch_length`: far above what marshal fetches ahead of the applied height
+/// (16 repairs + 16 pending acks), so a node never meets a height two epochs ahead of its state.
+pub const MIN_EPOCH_LENGTH: u64 = 64;
+/// Largest `epoch_length`, in blocks (as `max_request_ttl`: heights stay far below `i64::MAX`).
+pub const MAX_EPOCH_LENGTH: u64 = 10_000_000;
+/// Largest `max_validators`: p2p sizes its peer sets, queues and consensus messages by it.
+pub const MAX_VALIDATORS_BOUND: u64 = 100;
 /// Smallest `max_record_bytes` and `max_delivery_bytes`: room for a sealed record of one short
 /// field (about 130 bytes).
 pub const MIN_PAYLOAD_BYTES: u64 = 256;
@@ -209,6 +216,22 @@ fn check_param_bounds(params: &Params) -> Result<(), GenesisError> {
         )?;
     }
     within(
+        "epoch_length",
+        params.epoch_length,
+        MIN_EPOCH_LENGTH,
+        MAX_EPOCH_LENGTH,
+        "blocks",
+        String::new(),
+    )?;
+    within(
+        "max_validators",
+        params.max_validators,
+        1,
+        MAX_VALIDATORS_BOUND,
+        "validators",
+        String::new(),
+    )?;
+    within(
         "max_block_txs",
         params.max_block_txs,
         1,
@@ -264,6 +287,18 @@ impl Genesis {
             .map_err(|message| invalid("params", message))?;
         if self.orgs.len() > MAX_ORGS {
             return Err(invalid("orgs", format!("at most {MAX_ORGS} organisations")));
+        }
+        // Every genesis organisation validates epoch 0.
+        if self.orgs.len() as u64 > self.params.max_validators {
+            return Err(invalid(
+                "orgs",
+                format!(
+                    "{} organisations, but params.max_validators is {}: every organisation is a \
+                     validator; raise max_validators (at most {MAX_VALIDATORS_BOUND})",
+                    self.orgs.len(),
+                    self.params.max_validators
+                ),
+            ));
         }
         let mut names = BTreeSet::new();
         let mut identities = BTreeSet::new();
@@ -421,11 +456,13 @@ impl Write for Params {
         self.max_block_bytes.write(buf);
         self.max_proposal_ttl.write(buf);
         self.governance_percent.write(buf);
+        self.epoch_length.write(buf);
+        self.max_validators.write(buf);
     }
 }
 
 impl FixedSize for Params {
-    const SIZE: usize = 8 * u64::SIZE;
+    const SIZE: usize = 10 * u64::SIZE;
 }
 
 impl Read for Params {
@@ -440,6 +477,8 @@ impl Read for Params {
             max_block_bytes: u64::read(buf)?,
             max_proposal_ttl: u64::read(buf)?,
             governance_percent: u64::read(buf)?,
+            epoch_length: u64::read(buf)?,
+            max_validators: u64::read(buf)?,
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod block;
 pub mod commitment;
 pub mod delivery;
 pub mod encoding;
+pub mod epochs;
 pub mod genesis;
 pub mod governance;
 pub mod hash;

@@ -57,6 +57,13 @@ pub struct Params {
     /// A proposal is enacted once the supervisor and more than this percentage of the counted
     /// members approve (DESIGN §4.10; 0..=99, default 50: more than half; changeable).
     pub governance_percent: u64,
+    /// Blocks per consensus epoch (DESIGN §3.2; fixed forever). Epoch `e` is the heights
+    /// `e·L ..= (e+1)·L − 1`; the validator set may change only between epochs.
+    pub epoch_length: u64,
+    /// Most validators an epoch may have (DESIGN §3.2; fixed forever): sizes the p2p peer
+    /// sets, messages and queues, and bounds the organisations of the genesis and of every
+    /// validator set a change would make.
+    pub max_validators: u64,
 }
 
 impl Default for Params {
@@ -70,6 +77,8 @@ impl Default for Params {
             max_block_bytes: 16 << 20,
             max_proposal_ttl: 100_000,
             governance_percent: 50,
+            epoch_length: 1_000,
+            max_validators: 10,
         }
     }
 }
@@ -99,6 +108,8 @@ impl Params {
             ("max_block_txs", self.max_block_txs),
             ("max_block_bytes", self.max_block_bytes),
             ("max_proposal_ttl", self.max_proposal_ttl),
+            ("epoch_length", self.epoch_length),
+            ("max_validators", self.max_validators),
         ];
         for (name, value) in positive {
             if value == 0 {

@@ -9,7 +9,8 @@ use commonware_codec::EncodeSize;
 use custodia_protocol::{
     Body, Genesis, Params, RecordId, Tx, TxCfg,
     genesis::{
-        GenesisError, MAX_BLOCK_BYTES_BOUND, MAX_BLOCK_TXS_BOUND, MAX_REQUEST_TTL_BOUND,
+        GenesisError, MAX_BLOCK_BYTES_BOUND, MAX_EPOCH_LENGTH, MAX_VALIDATORS_BOUND,
+        MIN_EPOCH_LENGTH, MAX_BLOCK_TXS_BOUND, MAX_REQUEST_TTL_BOUND,
         MAX_TX_TTL_BOUND, MIN_BLOCK_BYTES, MIN_PAYLOAD_BYTES, SUBMIT_RECORD_OVERHEAD_BYTES,
     },
     params::{MAX_FIELD_NAME_BYTES, MAX_FIELDS, MAX_KIND_BYTES, MAX_TAG_CHARS, MAX_TAGS},
@@ -52,6 +53,8 @@ fn the_default_parameters_and_the_bounds_themselves_are_accepted() {
         max_delivery_bytes: 8 << 20,
         max_proposal_ttl: MAX_REQUEST_TTL_BOUND,
         governance_percent: 99,
+        epoch_length: MAX_EPOCH_LENGTH,
+        max_validators: MAX_VALIDATORS_BOUND,
     };
     assert_eq!(with_params(largest).validate(), Ok(()));
     let smallest = Params {
@@ -62,6 +65,8 @@ fn the_default_parameters_and_the_bounds_themselves_are_accepted() {
         max_delivery_bytes: MIN_PAYLOAD_BYTES,
         max_proposal_ttl: 1,
         governance_percent: 0,
+        epoch_length: MIN_EPOCH_LENGTH,
+        max_validators: 3,
         ..Params::default()
     };
     assert_eq!(with_params(smallest).validate(), Ok(()));
@@ -271,4 +276,43 @@ fn the_submit_record_overhead_covers_the_largest_envelope() {
         overhead <= SUBMIT_RECORD_OVERHEAD_BYTES,
         "{overhead} > {SUBMIT_RECORD_OVERHEAD_BYTES}"
     );
+}
+
+#[test]
+fn an_epoch_length_out_of_its_bounds_is_refused() {
+    // commonware's FixedEpocher panics on a length of 1; a short epoch would let marshal fetch
+    // heights two epochs ahead of the applied state.
+    for value in [0, 1, MIN_EPOCH_LENGTH - 1] {
+        let params = Params {
+            epoch_length: value,
+            ..Params::default()
+        };
+        refused_for(params, "epoch_length", value, MIN_EPOCH_LENGTH);
+    }
+    for value in [MAX_EPOCH_LENGTH + 1, u64::MAX] {
+        let params = Params {
+            epoch_length: value,
+            ..Params::default()
+        };
+        refused_for(params, "epoch_length", value, MAX_EPOCH_LENGTH);
+    }
+}
+
+#[test]
+fn max_validators_out_of_its_bounds_or_below_the_genesis_orgs_is_refused() {
+    for value in [0, MAX_VALIDATORS_BOUND + 1, u64::MAX] {
+        let params = Params {
+            max_validators: value,
+            ..Params::default()
+        };
+        refused_for(params, "max_validators", value, MAX_VALIDATORS_BOUND);
+    }
+    // Three genesis orgs, and room for two validators.
+    let params = Params {
+        max_validators: 2,
+        ..Params::default()
+    };
+    let (field, message) = refusal(params);
+    assert_eq!(field, "orgs", "{message}");
+    assert!(message.contains("max_validators is 2"), "{message}");
 }

@@ -29,6 +29,11 @@ pub const MANIFEST_FILE: &str = "devnet.json";
 const CHAIN_ID: &str = "custodia-devnet";
 /// Most members a devnet can have (org names member-a … member-z).
 const MAX_MEMBERS: usize = 26;
+/// The devnet's epochs are the shortest allowed, so that a membership change takes effect
+/// within two epochs, about a minute.
+pub const DEVNET_EPOCH_LENGTH: u64 = 64;
+/// Room in the devnet's validator sets for this many organisations admitted later.
+const DEVNET_SPARE_VALIDATORS: u64 = 4;
 /// How long `devnet` waits for the network to be ready before saying so.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long nodes get to stop on Ctrl-C before they are killed.
@@ -166,7 +171,12 @@ pub(crate) fn create(dir: &Path, members: usize) -> Result<Manifest> {
     }
     let genesis = Genesis {
         chain_id: CHAIN_ID.into(),
-        params: Params::default(),
+        params: Params {
+            epoch_length: DEVNET_EPOCH_LENGTH,
+            max_validators: (orgs.len() as u64 + DEVNET_SPARE_VALIDATORS)
+                .max(Params::default().max_validators),
+            ..Params::default()
+        },
         orgs,
     };
     genesis

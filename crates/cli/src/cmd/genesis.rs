@@ -26,6 +26,14 @@ pub struct Args {
     /// Where to write the genesis (replaced if it exists).
     #[arg(long, value_name = "genesis.toml")]
     pub out: PathBuf,
+    /// Blocks per consensus epoch, fixed forever (64 to 10000000): the validator set changes
+    /// only between epochs.
+    #[arg(long, value_name = "BLOCKS", default_value_t = Params::default().epoch_length)]
+    pub epoch_length: u64,
+    /// Most validators an epoch may have, fixed forever (1 to 100): at least the number of
+    /// --org files, with room for the organisations the consortium will admit.
+    #[arg(long, value_name = "N", default_value_t = Params::default().max_validators)]
+    pub max_validators: u64,
 }
 
 /// Runs `custodia genesis`.
@@ -49,7 +57,11 @@ pub fn run(args: Args) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let genesis = Genesis {
         chain_id: args.chain_id,
-        params: Params::default(),
+        params: Params {
+            epoch_length: args.epoch_length,
+            max_validators: args.max_validators,
+            ..Params::default()
+        },
         orgs,
     };
     genesis
@@ -120,6 +132,15 @@ fn explain(err: GenesisError, orgs: &[OrgPublic], paths: &[PathBuf]) -> anyhow::
     let GenesisError::Invalid { field, message } = err;
     if field == "chain_id" {
         return anyhow!("--chain-id: {message}");
+    }
+    if let Some(flag) = ["epoch_length", "max_validators"]
+        .into_iter()
+        .find(|name| field == format!("params.{name}"))
+    {
+        return anyhow!("--{}: {message}", flag.replace('_', "-"));
+    }
+    if field == "orgs" && message.contains("max_validators") {
+        return anyhow!("{} --org files: {message} (--max-validators)", orgs.len());
     }
     if field == "orgs" {
         return explain_supervisors(&message, orgs, paths)
