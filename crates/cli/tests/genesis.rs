@@ -276,7 +276,13 @@ fn genesis_replaces_out_atomically_and_never_writes_through_a_link() {
 fn genesis_takes_the_epoch_length_and_max_validators_and_names_the_flag_of_a_bad_one() {
     let tmp = tempfile::tempdir().unwrap();
     consortium(tmp.path());
-    let mut args = vec!["genesis", "--chain-id", "custodia-test", "--out", "genesis.toml"];
+    let mut args = vec![
+        "genesis",
+        "--chain-id",
+        "custodia-test",
+        "--out",
+        "genesis.toml",
+    ];
     for org in ALL {
         args.extend(["--org", org]);
     }
@@ -294,7 +300,9 @@ fn genesis_takes_the_epoch_length_and_max_validators_and_names_the_flag_of_a_bad
     with(&["--epoch-length", "10"])
         .fails_with(1)
         .says(&["--epoch-length", "64", "found 10"]);
-    with(&["--max-validators", "3"])
-        .fails_with(1)
-        .says(&["4 --org files", "max_validators is 3", "--max-validators"]);
+    with(&["--max-validators", "3"]).fails_with(1).says(&[
+        "4 --org files",
+        "max_validators is 3",
+        "--max-validators",
+    ]);
 }

@@ -19,7 +19,8 @@ use workflow::{Devnet, Expect};
 const ORG: &str = "member-c";
 
 /// OPERATIONS.md, "Restore a node whose state or block archive is lost": the files it deletes,
-/// under the node's data directory. The consensus journal (`consensus/custodia-simplex`) stays.
+/// under the node's data directory. The consensus journals (`consensus/custodia-simplex-{epoch}`)
+/// stay.
 const STATE_AND_ARCHIVE: [&str; 3] = ["state.sqlite", "state.sqlite-wal", "state.sqlite-shm"];
 const ARCHIVE_PREFIXES: [&str; 3] = [
     "custodia-blocks-",
@@ -43,10 +44,18 @@ fn delete_state_and_archive(data: &Path) {
             std::fs::remove_dir_all(entry.path()).expect("remove an archive partition");
         }
     }
-    assert!(
-        consensus.join("custodia-simplex").is_dir(),
-        "the procedure keeps the consensus journal"
-    );
+    let journals = std::fs::read_dir(&consensus)
+        .expect("the consensus directory")
+        .filter(|entry| {
+            entry.as_ref().is_ok_and(|entry| {
+                entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("custodia-simplex-")
+            })
+        })
+        .count();
+    assert!(journals > 0, "the procedure keeps the consensus journals");
 }
 
 /// A plain HTTP client (the devnet's APIs are on loopback).

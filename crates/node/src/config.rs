@@ -20,8 +20,8 @@ pub const NEW_VALIDATOR_FILE: &str = "new-validator";
 const NEW_VALIDATOR_TEXT: &str = "\
 This data directory was made by `custodia init` and its node has not voted yet.
 The node removes this file once it has applied a block. Never create it by hand: a node
-that lost its consensus journal (consensus/custodia-simplex) and finds no such file waits
-until the chain is past every view it may have voted in before, and only then votes again.
+that lost its consensus journal (consensus/custodia-simplex-*) and finds no such file waits
+until the chain is past every round it may have voted in before, and only then votes again.
 ";
 
 /// Writes the [`NEW_VALIDATOR_FILE`] of a data directory that `custodia init` just made.

@@ -6,8 +6,14 @@
 //! network (a real node) and on commonware's simulated network (the deterministic tests).
 
 use crate::{
-    application::{Application, MAX_TIMESTAMP_DRIFT_MS, now_ms},
+    application::Application,
     block::{ChainBlock, ChainBlockCfg},
+    epoch::{
+        Epochs,
+        consensus::EngineParts,
+        orchestrator::Orchestrator,
+        provider::{EpochSchemes, ValidatorSets},
+    },
     executor::Executor,
     gossip::Gossip,
     ledger::Ledger,
@@ -22,19 +28,13 @@ use commonware_consensus::{
         core::{Actor as Marshal, Mailbox as MarshalMailbox},
         standard::{Inline, Standard},
     },
-    simplex::{
-        self,
-        config::{Floor, ForwardPolicy, SkipBudget, SkipPolicy},
-        elector::RoundRobin,
-        types::Context,
-    },
-    types::{Epoch, FixedEpocher, ViewDelta},
+    simplex::types::Context,
+    types::ViewDelta,
 };
 use commonware_cryptography::{
     Digested, Digestible, Signer as _,
-    certificate::{ConstantProvider, Verifier as _},
+    certificate::Verifier as _,
     ed25519::{PrivateKey, PublicKey},
-    sha256::Sha256,
 };
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
@@ -70,9 +70,9 @@ pub mod channel {
 
 const PAGE_SIZE: NonZeroU16 = NZU16!(16_384);
 const PAGE_CACHE_PAGES: NonZeroUsize = NZUsize!(1_024);
-const MAILBOX_SIZE: NonZeroUsize = NZUsize!(1_024);
-const REPLAY_BUFFER: NonZeroUsize = NZUsize!(1 << 20);
-const WRITE_BUFFER: NonZeroUsize = NZUsize!(1 << 20);
+pub(crate) const MAILBOX_SIZE: NonZeroUsize = NZUsize!(1_024);
+pub(crate) const REPLAY_BUFFER: NonZeroUsize = NZUsize!(1 << 20);
+pub(crate) const WRITE_BUFFER: NonZeroUsize = NZUsize!(1 << 20);
 /// Blocks marshal may hand the executor before it acknowledges the first.
 const MAX_PENDING_ACKS: NonZeroUsize = NZUsize!(16);
 
@@ -169,14 +169,21 @@ pub fn participants(ledger: &Ledger) -> Set<PublicKey> {
     )
 }
 
-/// The largest p2p message any channel carries, for a chain with `ledger`'s parameters.
+/// The largest p2p message any channel carries, for a chain with `ledger`'s parameters: sized
+/// for `max_validators`, the most any epoch may have.
 pub fn max_message_size(ledger: &Ledger) -> u32 {
     let cfg = ChainBlockCfg::from(ledger.params());
-    let validators = ledger.genesis().orgs.len() as u32;
+    let validators = u32::try_from(ledger.params().max_validators).unwrap_or(u32::MAX);
     let marshal = marshal::max_payload_size::<Standard<ChainBlock>, Scheme>(validators, &cfg);
+    // Votes, certificates and simplex's resolver are multiplexed by epoch (a varint prefix).
+    let simplex =
+        commonware_p2p::utils::mux::prefixed(commonware_consensus::simplex::max_payload_size::<
+            Scheme,
+            Digest,
+        >(validators));
     // Gossip batches are at most BATCH_BYTES plus one tx, and no tx exceeds a block.
     let gossip = crate::gossip::BATCH_BYTES + cfg.max_bytes;
-    commonware_p2p::max_message_size(&[marshal, gossip])
+    commonware_p2p::max_message_size(&[marshal, simplex, gossip])
 }
 
 /// Starts the whole node under one task: aborting the returned handle stops every part.
@@ -187,7 +194,7 @@ pub fn start<E, B, P, S, R>(
 ) -> Result<Handle<Result<(), EngineError>>, EngineError>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
-    B: Blocker<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey> + Sync,
     P: Provider<PublicKey = PublicKey>,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
@@ -205,7 +212,7 @@ pub fn start_with<E, B, P, S, R, A>(
 ) -> Result<Handle<Result<(), EngineError>>, EngineError>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
-    B: Blocker<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey> + Sync,
     P: Provider<PublicKey = PublicKey>,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
@@ -215,32 +222,26 @@ where
             SigningScheme = Scheme,
             Context = Context<Digest, PublicKey>,
             Input = (),
-        >,
+        > + Sync,
 {
     let public_key = config.signer.public_key();
-    let participants = participants(&config.ledger);
-    let scheme = Scheme::signer(
-        CONSENSUS_NAMESPACE,
-        participants,
-        config.signer.clone(),
-        config.vote_gate.clone(),
-    )
-    .ok_or_else(|| EngineError::NotValidator(public_key.to_string()))?;
+    if participants(&config.ledger).position(&public_key).is_none() {
+        return Err(EngineError::NotValidator(public_key.to_string()));
+    }
     Ok(context
         .child("engine")
-        .spawn(move |context| run(context, config, scheme, channels, application)))
+        .spawn(move |context| run(context, config, channels, application)))
 }
 
 async fn run<E, B, P, S, R, A>(
     context: E,
     config: Config<B, P>,
-    scheme: Scheme,
     channels: Channels<S, R>,
     application: A,
 ) -> Result<(), EngineError>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
-    B: Blocker<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey> + Sync,
     P: Provider<PublicKey = PublicKey>,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
@@ -250,7 +251,7 @@ where
             SigningScheme = Scheme,
             Context = Context<Digest, PublicKey>,
             Input = (),
-        >,
+        > + Sync,
 {
     let Config {
         signer,
@@ -263,19 +264,12 @@ where
         vote_gate,
     } = config;
     let public_key = signer.public_key();
-    let simplex_partition = format!("{partition_prefix}-simplex");
-    if !new_validator && !journal_exists(&context, &simplex_partition).await {
-        vote_gate.close(now_ms(&context), MAX_TIMESTAMP_DRIFT_MS);
-        tracing::warn!(
-            partition = %simplex_partition,
-            "the consensus journal is missing and this node has voted before: it follows the \
-             chain and signs no vote until a block finalized after this start shows it is past \
-             every view it may have voted in (DESIGN §3.6)"
-        );
-    }
     let block_cfg = ChainBlockCfg::from(ledger.params());
     let page_cache = CacheRef::new(PAGE_SIZE, PAGE_CACHE_PAGES);
-    let epocher = FixedEpocher::new(NZU64!(u64::MAX));
+    let epochs = Epochs::new(ledger.params().epoch_length);
+    // The genesis validators, in every epoch.
+    let sets = Arc::new(ValidatorSets::new(participants(&ledger), u64::MAX));
+    let schemes = EpochSchemes::new(CONSENSUS_NAMESPACE, sets, signer.clone(), vote_gate.clone());
     let genesis = ChainBlock::genesis(ledger.chain());
     let genesis_digest = genesis.digest();
     let metrics = NodeMetrics::register(&context.child("custodia"));
@@ -321,8 +315,8 @@ where
             finalizations,
             blocks,
             marshal::Config {
-                provider: ConstantProvider::new(scheme.clone()),
-                epocher: epocher.clone(),
+                provider: schemes.clone(),
+                epocher: epochs.epocher(),
                 start: marshal::Start::Genesis(Digested::precomputed(genesis, genesis_digest)),
                 partition_prefix: format!("{partition_prefix}-marshal"),
                 mailbox_size: MAILBOX_SIZE,
@@ -373,8 +367,8 @@ where
         context.child("executor"),
         ledger.clone(),
         marshal_mailbox.clone(),
-        metrics,
-        vote_gate,
+        metrics.clone(),
+        vote_gate.clone(),
     );
     let halted = executor.halted();
     let executor = executor.start();
@@ -391,41 +385,31 @@ where
     let application = Inline::new(
         context.child("application"),
         application,
-        marshal_mailbox,
-        epocher,
+        marshal_mailbox.clone(),
+        epochs.epocher(),
     );
-    let consensus = simplex::Engine::new(
-        context.child("simplex"),
-        simplex::config::Config {
-            scheme,
-            elector: RoundRobin::<Sha256>::default(),
+    let orchestrator = Orchestrator {
+        ledger: ledger.clone(),
+        epochs,
+        schemes,
+        marshal: marshal_mailbox,
+        parts: EngineParts {
+            application,
             blocker,
-            automaton: application.clone(),
-            relay: application.clone(),
-            reporter: application,
-            track_historical_votes: false,
-            strategy: Sequential,
-            partition: simplex_partition,
-            mailbox_size: MAILBOX_SIZE,
-            epoch: Epoch::zero(),
-            floor: Floor::Genesis(genesis_digest),
-            replay_buffer: REPLAY_BUFFER,
-            write_buffer: WRITE_BUFFER,
+            timing,
             page_cache,
-            leader_timeout: timing.leader_timeout,
-            certification_timeout: timing.certification_timeout,
-            timeout_retry: timing.timeout_retry,
-            view_retention: ViewDelta::new(10),
-            skip: SkipPolicy::Enabled {
-                timeout: timing.skip_timeout,
-                budget: SkipBudget::Participants,
-            },
-            fetch_timeout: NZDuration!(timing.fetch_timeout),
-            fetch_retry_delay: Duration::from_millis(100),
-            forward: ForwardPolicy::SilentLeader,
         },
+        partition_prefix,
+        new_validator,
+        vote_gate,
+        metrics,
+    }
+    .start(
+        context.child("orchestrator"),
+        channels.votes,
+        channels.certificates,
+        channels.resolver,
     );
-    let consensus = consensus.start(channels.votes, channels.certificates, channels.resolver);
 
     tracing::info!(%public_key, "node started");
     // Every part runs until the node stops; if one ends, stop (the supervisor aborts the rest).
@@ -437,7 +421,7 @@ where
         }
     };
     let parts = [
-        stopped("consensus", consensus),
+        stopped("consensus", orchestrator),
         stopped("marshal", marshal),
         stopped("broadcast", broadcast),
         Box::pin(executor),
@@ -466,19 +450,6 @@ fn stopped(
             Err(err) => format!("{name} stopped: {err}"),
         }
     })
-}
-
-/// Whether simplex's journal partition holds anything (a node's votes survive only there).
-async fn journal_exists(storage: &impl Storage, partition: &str) -> bool {
-    match storage.scan(partition).await {
-        Ok(blobs) => !blobs.is_empty(),
-        Err(commonware_runtime::Error::PartitionMissing(_)) => false,
-        Err(err) => {
-            // Unreadable is not missing: simplex itself will fail loudly on it.
-            tracing::warn!(%err, partition, "cannot list the consensus journal");
-            true
-        }
-    }
 }
 
 fn archive_config<C>(

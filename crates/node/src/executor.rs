@@ -190,12 +190,14 @@ impl<E: Spawner + Clock + Supervisor> Executor<E> {
         else {
             return;
         };
-        let view = finalization.proposal.round.view().get();
-        self.vote_gate.open_above(view);
+        let round = finalization.proposal.round;
+        self.vote_gate.open_above(round);
         self.metrics.set_vote_gate(&self.vote_gate);
         info!(
             height = block.number(),
-            view, "synced past every view this node may have voted in before: voting again"
+            epoch = round.epoch().get(),
+            view = round.view().get(),
+            "synced past every round this node may have voted in before: voting again"
         );
     }
 

@@ -1,12 +1,13 @@
 //! custodia-node: a running node (DESIGN §2, §3, §7).
 //!
-//! - [`engine`] wires p2p, simplex, marshal, buffered broadcast, the [`executor`] and the mempool
-//!   [`gossip`]; [`application`] proposes and verifies blocks.
+//! - [`engine`] wires p2p, marshal, buffered broadcast, the [`executor`], the mempool [`gossip`]
+//!   and the [`epoch`] orchestrator, which runs one simplex engine per epoch; [`application`]
+//!   proposes and verifies blocks.
 //! - [`ledger`] is what the parts share: the world state, the [`mempool`], the applied head and
 //!   the feed of executed blocks.
 //! - [`workers`] act for the organisation: the supervisor attests and delivers; an `auto`
 //!   approval policy decides.
-//! - [`vote_gate`] keeps a node that lost its consensus journal from voting in a view it may
+//! - [`vote_gate`] keeps a node that lost its consensus journal from voting in a round it may
 //!   have voted in before.
 
 pub mod api;
@@ -14,6 +15,7 @@ pub mod application;
 pub mod block;
 pub mod config;
 pub mod engine;
+pub mod epoch;
 pub mod executor;
 pub mod gossip;
 pub mod keyring;

@@ -47,6 +47,8 @@ pub struct NodeMetrics {
     pub peers_connected: Gauge,
     /// Validators that must vote for a block to be finalized (2f+1 of n).
     pub quorum: Gauge,
+    /// The consensus epoch whose engine runs (DESIGN §3.2).
+    pub epoch: Gauge,
     /// The role workers' duty txs waiting for a block.
     pub worker_in_flight: Gauge,
     /// The role workers' duties found but not yet started (at most 16,384 are in flight).
@@ -109,6 +111,7 @@ impl NodeMetrics {
                 "quorum",
                 "Validators that must vote for a block to be finalized (2f+1 of n)",
             ),
+            epoch: context.gauge("epoch", "The consensus epoch whose engine runs"),
             worker_in_flight: context.gauge(
                 "worker_in_flight",
                 "The role workers' duty transactions waiting for a block",

@@ -1,5 +1,5 @@
-//! The vote gate: a node that lost its consensus journal signs no vote in a view it may have
-//! voted in before the loss (DESIGN §3.6).
+//! The vote gate: a node that lost its consensus journal signs no vote in a round (epoch and
+//! view) it may have voted in before the loss (DESIGN §3.6).
 //!
 //! simplex's journal is what stops a restarted honest node from signing a vote that conflicts
 //! with one it signed before (a `nullify` and a `finalize` of one view, or a second proposal
@@ -9,8 +9,8 @@
 //! more than the timestamp drift honest verifiers allow (`MAX_TIMESTAMP_DRIFT_MS`) was verified
 //! by honest validators after the start, so the network was still in that block's view after
 //! the loss, and (views only grow) no view above it had been entered before. The gate therefore
-//! refuses to sign anything until such a block is finalized, and afterwards only in views
-//! above that block's view.
+//! refuses to sign anything until such a block is finalized, and afterwards only in rounds
+//! above that block's round (epochs first, then views: views restart in every epoch).
 //!
 //! The gate sits in the signing scheme ([`GatedScheme`]): a vote that is never signed cannot
 //! leak through a certificate or a resolver answer. simplex treats a refused signature as a
@@ -19,6 +19,7 @@
 use commonware_consensus::{
     Viewable as _,
     simplex::{scheme::Namespace, types::Subject},
+    types::{Epoch, Round},
 };
 use commonware_cryptography::{
     Digest,
@@ -30,106 +31,98 @@ use commonware_cryptography::{
 use commonware_parallel::Strategy;
 use commonware_utils::{N3f1, iter::NonEmpty, ordered::Set};
 use rand::CryptoRng;
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
-};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-/// No view is refused (view 0 is the genesis, never voted in).
-const OPEN: u64 = 0;
-/// Every view is refused.
-const CLOSED: u64 = u64::MAX;
-/// `highest_signed` before the first signature.
-const NONE_SIGNED: u64 = 0;
-
-/// Which views this node may sign in. Shared by the signing scheme (which asks) and the
-/// executor (which opens it once the chain has passed every view the node could have voted in).
-#[derive(Debug)]
+/// Which rounds this node may sign in. Shared by the signing schemes of every epoch (which ask)
+/// and the executor (which opens it once the chain has passed every round the node could have
+/// voted in). Views restart in every epoch, so the gate compares rounds: epoch, then view.
+#[derive(Debug, Default)]
 pub struct VoteGate {
-    /// Views at or below this one are refused.
-    floor: AtomicU64,
-    /// While closed: a finalized block must carry a later timestamp than this (ms) to open it.
-    open_after_ms: AtomicU64,
-    /// The first view this node signed in since it started.
-    first_signed: AtomicU64,
-    /// The highest view this node signed in since it started.
-    highest_signed: AtomicU64,
+    state: Mutex<GateState>,
 }
 
-impl Default for VoteGate {
-    fn default() -> Self {
-        Self {
-            floor: AtomicU64::new(OPEN),
-            open_after_ms: AtomicU64::new(0),
-            first_signed: AtomicU64::new(NONE_SIGNED),
-            highest_signed: AtomicU64::new(NONE_SIGNED),
-        }
-    }
+#[derive(Debug, Default)]
+struct GateState {
+    /// `None`: every round is refused. `Some(r)`: rounds at or below `r` are refused (round
+    /// zero is the genesis, never voted in).
+    floor: Option<Round>,
+    /// While closed: a finalized block must carry a later timestamp than this (ms) to open it.
+    open_after_ms: u64,
+    /// The first round this node signed in since it started.
+    first_signed: Option<Round>,
+    /// The highest round this node signed in since it started.
+    highest_signed: Option<Round>,
 }
 
 impl VoteGate {
     /// A gate that refuses nothing (the journal is intact, or the node never voted).
     pub fn open() -> Arc<Self> {
-        Arc::new(Self::default())
+        Arc::new(Self {
+            state: Mutex::new(GateState {
+                floor: Some(Round::zero()),
+                ..GateState::default()
+            }),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, GateState> {
+        // The state is plain data, valid whatever a panicking holder did.
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// Closes the gate of a node that started at `started_ms` without its journal: it opens
     /// once a finalized block carries a timestamp after `started_ms + drift_ms`.
     pub fn close(&self, started_ms: u64, drift_ms: u64) {
-        self.open_after_ms
-            .store(started_ms.saturating_add(drift_ms), Ordering::SeqCst);
-        self.floor.store(CLOSED, Ordering::SeqCst);
+        let mut state = self.state();
+        state.open_after_ms = started_ms.saturating_add(drift_ms);
+        state.floor = None;
     }
 
-    /// Whether the node refuses every vote (it has not yet synced past the views it may have
+    /// Whether the node refuses every vote (it has not yet synced past the rounds it may have
     /// voted in before losing its journal).
     pub fn is_closed(&self) -> bool {
-        self.floor.load(Ordering::SeqCst) == CLOSED
+        self.state().floor.is_none()
     }
 
     /// While closed, the timestamp (ms) a finalized block must exceed to open the gate.
     pub fn opens_after_ms(&self) -> Option<u64> {
-        self.is_closed()
-            .then(|| self.open_after_ms.load(Ordering::SeqCst))
+        let state = self.state();
+        state.floor.is_none().then_some(state.open_after_ms)
     }
 
-    /// Opens the gate for views above `view`: the view of a finalized block whose timestamp
+    /// Opens the gate for rounds above `round`: the round of a finalized block whose timestamp
     /// is past [`Self::opens_after_ms`].
-    pub fn open_above(&self, view: u64) {
-        self.floor.store(view.min(CLOSED - 1), Ordering::SeqCst);
+    pub fn open_above(&self, round: Round) {
+        self.state().floor = Some(round);
     }
 
-    /// The views at or below which nothing is signed (`None` while closed, `Some(0)` when
+    /// The round at or below which nothing is signed (`None` while closed, round zero when
     /// nothing is refused).
-    pub fn floor(&self) -> Option<u64> {
-        let floor = self.floor.load(Ordering::SeqCst);
-        (floor != CLOSED).then_some(floor)
+    pub fn floor(&self) -> Option<Round> {
+        self.state().floor
     }
 
-    /// The first view this node signed a vote in since it started.
-    pub fn first_signed_view(&self) -> Option<u64> {
-        let view = self.first_signed.load(Ordering::SeqCst);
-        (view != NONE_SIGNED).then_some(view)
+    /// The first round this node signed a vote in since it started.
+    pub fn first_signed(&self) -> Option<Round> {
+        self.state().first_signed
     }
 
-    /// The highest view this node signed a vote in since it started.
-    pub fn highest_signed_view(&self) -> Option<u64> {
-        let view = self.highest_signed.load(Ordering::SeqCst);
-        (view != NONE_SIGNED).then_some(view)
+    /// The highest round this node signed a vote in since it started.
+    pub fn highest_signed(&self) -> Option<Round> {
+        self.state().highest_signed
     }
 
-    /// Whether a vote in `view` may be signed; records it as signed if so.
-    fn admit(&self, view: u64) -> bool {
-        if view <= self.floor.load(Ordering::SeqCst) {
-            return false;
+    /// Whether a vote in `round` may be signed; records it as signed if so.
+    fn admit(&self, round: Round) -> bool {
+        let mut state = self.state();
+        match state.floor {
+            Some(floor) if round > floor => {}
+            _ => return false,
         }
-        let _ = self.first_signed.compare_exchange(
-            NONE_SIGNED,
-            view,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        );
-        self.highest_signed.fetch_max(view, Ordering::SeqCst);
+        state.first_signed.get_or_insert(round);
+        state.highest_signed = state.highest_signed.max(Some(round));
         true
     }
 }
@@ -142,27 +135,33 @@ impl VoteGate {
 pub struct GatedScheme {
     generic: Generic<Namespace>,
     gate: Arc<VoteGate>,
+    /// The epoch this scheme signs in (simplex runs one engine, with its own scheme, per epoch).
+    epoch: Epoch,
 }
 
 impl GatedScheme {
-    /// A signer for `private_key` among `participants`, or `None` if its key is not one of them.
+    /// A signer for `private_key` among `participants` in `epoch`, or `None` if its key is not
+    /// one of them.
     pub fn signer(
         namespace: &[u8],
         participants: Set<PublicKey>,
         private_key: PrivateKey,
         gate: Arc<VoteGate>,
+        epoch: Epoch,
     ) -> Option<Self> {
         Some(Self {
             generic: Generic::signer(namespace, participants, private_key)?,
             gate,
+            epoch,
         })
     }
 
     /// A scheme that verifies and never signs.
-    pub fn verifier(namespace: &[u8], participants: Set<PublicKey>) -> Self {
+    pub fn verifier(namespace: &[u8], participants: Set<PublicKey>, epoch: Epoch) -> Self {
         Self {
             generic: Generic::verifier(namespace, participants),
             gate: VoteGate::open(),
+            epoch,
         }
     }
 }
@@ -232,7 +231,9 @@ impl CertificateScheme for GatedScheme {
     }
 
     fn sign<D: Digest>(&self, subject: Self::Subject<'_, D>) -> Option<Attestation<Self>> {
-        if self.generic.signer_index().is_none() || !self.gate.admit(subject.view().get()) {
+        if self.generic.signer_index().is_none()
+            || !self.gate.admit(Round::new(self.epoch, subject.view()))
+        {
             return None;
         }
         self.generic.sign(subject)
@@ -309,10 +310,7 @@ impl CertificateScheme for GatedScheme {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use commonware_consensus::{
-        simplex::types::Proposal,
-        types::{Epoch, Round, View},
-    };
+    use commonware_consensus::{simplex::types::Proposal, types::View};
     use commonware_cryptography::{Signer as _, sha256};
 
     fn schemes(
@@ -323,8 +321,14 @@ mod tests {
     ) {
         let keys: Vec<PrivateKey> = (0..4u64).map(PrivateKey::from_seed).collect();
         let participants = Set::from_iter_dedup(keys.iter().map(|k| k.public_key()));
-        let gated = GatedScheme::signer(b"ns", participants.clone(), keys[0].clone(), gate)
-            .expect("a participant");
+        let gated = GatedScheme::signer(
+            b"ns",
+            participants.clone(),
+            keys[0].clone(),
+            gate,
+            Epoch::new(3),
+        )
+        .expect("a participant");
         let plain = commonware_consensus::simplex::scheme::ed25519::Scheme::signer(
             b"ns",
             participants,
@@ -336,7 +340,7 @@ mod tests {
 
     fn proposal(view: u64) -> Proposal<sha256::Digest> {
         Proposal::new(
-            Round::new(Epoch::zero(), View::new(view)),
+            Round::new(Epoch::new(3), View::new(view)),
             View::new(view - 1),
             sha256::Digest::from([7; 32]),
         )
@@ -371,6 +375,10 @@ mod tests {
         ));
     }
 
+    fn round(epoch: u64, view: u64) -> Round {
+        Round::new(Epoch::new(epoch), View::new(view))
+    }
+
     #[test]
     fn a_closed_gate_signs_nothing_until_opened_and_then_only_above_the_floor() {
         let gate = VoteGate::open();
@@ -387,18 +395,19 @@ mod tests {
                     })
                     .is_none()
             );
-            let round = Round::new(Epoch::zero(), View::new(view));
             assert!(
                 gated
-                    .sign::<sha256::Digest>(Subject::Nullify { round })
+                    .sign::<sha256::Digest>(Subject::Nullify {
+                        round: round(3, view)
+                    })
                     .is_none()
             );
         }
-        assert_eq!(gate.highest_signed_view(), None);
+        assert_eq!(gate.highest_signed(), None);
 
-        gate.open_above(7);
+        gate.open_above(round(3, 7));
         assert!(!gate.is_closed());
-        assert_eq!(gate.floor(), Some(7));
+        assert_eq!(gate.floor(), Some(round(3, 7)));
         let at_floor = proposal(7);
         assert!(
             gated
@@ -409,7 +418,32 @@ mod tests {
         );
         let above = proposal(8);
         assert!(gated.sign(Subject::Notarize { proposal: &above }).is_some());
-        assert_eq!(gate.highest_signed_view(), Some(8));
-        assert_eq!(gate.first_signed_view(), Some(8));
+        assert_eq!(gate.highest_signed(), Some(round(3, 8)));
+        assert_eq!(gate.first_signed(), Some(round(3, 8)));
+    }
+
+    /// Views restart in every epoch: the gate orders rounds by epoch first.
+    #[test]
+    fn the_gate_compares_rounds_across_epochs() {
+        let gate = VoteGate::open();
+        gate.close(0, 0);
+        gate.open_above(round(3, 7));
+        assert!(!gate.admit(round(3, 7)));
+        assert!(!gate.admit(round(2, 99)));
+        assert!(gate.admit(round(3, 8)));
+        assert!(gate.admit(round(4, 1)));
+        assert_eq!(gate.first_signed(), Some(round(3, 8)));
+        assert_eq!(gate.highest_signed(), Some(round(4, 1)));
+        // An engine of an earlier epoch signs nothing once a later round was opened.
+        let keys: Vec<PrivateKey> = (0..4u64).map(PrivateKey::from_seed).collect();
+        let participants = Set::from_iter_dedup(keys.iter().map(|k| k.public_key()));
+        let old = GatedScheme::signer(b"ns", participants, keys[0].clone(), gate, Epoch::new(2))
+            .expect("a participant");
+        assert!(
+            old.sign::<sha256::Digest>(Subject::Nullify {
+                round: round(2, 100)
+            })
+            .is_none()
+        );
     }
 }

@@ -12,6 +12,9 @@
 //! - `Impersonator`: votes signed as another validator (invalid signatures);
 //! - `Outdated`: votes for views long past.
 //!
+//! The actor speaks on epoch 0's subchannel of each channel (consensus traffic is multiplexed by
+//! epoch, DESIGN §3.2), as the engine of epoch 0 would.
+//!
 //! The three honest validators take 3 records every 500 ms for 6 s; every honest tx is
 //! finalized on every honest node within 30 s of simulated time of the last submission, the
 //! nodes agree on every block and state commitment, and no honest node stops. 10 seeds per actor
@@ -29,8 +32,12 @@ use commonware_consensus::{
     },
     types::{Epoch, ViewDelta},
 };
-use commonware_cryptography::{Sha256, Signer as _};
-use commonware_runtime::{Runner as _, Supervisor as _};
+use commonware_cryptography::{Sha256, Signer as _, ed25519::PublicKey};
+use commonware_p2p::{
+    Receiver, Sender,
+    utils::mux::{MuxHandle, Muxer},
+};
+use commonware_runtime::{Runner as _, Supervisor as _, deterministic};
 use custodia_node::{GatedScheme, VoteGate, engine};
 use std::{sync::Arc, time::Duration};
 
@@ -68,6 +75,7 @@ fn run(seed: u64, actor: Actor) {
             participants,
             consortium.keys[FAULTY].identity.clone(),
             VoteGate::open(),
+            commonware_consensus::types::Epoch::zero(),
         )
         .expect("member-c is a validator");
         assert_eq!(consortium.keys[FAULTY].identity.public_key(), keys[FAULTY]);
@@ -76,10 +84,12 @@ fn run(seed: u64, actor: Actor) {
             .register(engine::channel::VOTES, QUOTA)
             .await
             .expect("votes channel");
+        let votes = epoch_zero(&context, "votes_mux", votes).await;
         let certificates = control
             .register(engine::channel::CERTIFICATES, QUOTA)
             .await
             .expect("certificates channel");
+        let certificates = epoch_zero(&context, "certificates_mux", certificates).await;
         let context_of = |name: &'static str| context.child(name);
         let _faulty = match actor {
             Actor::Equivocator => equivocator::Equivocator::<_, _, _, Sha256>::new(
@@ -125,6 +135,24 @@ fn run(seed: u64, actor: Actor) {
         assert_honest_finalized(&context, &nodes, &honest, BOUND).await;
         assert_running_and_stop(nodes, &format!("{actor:?}, seed {seed}")).await;
     });
+}
+
+/// Epoch 0's subchannel of a consensus channel.
+async fn epoch_zero<S, R>(
+    context: &deterministic::Context,
+    name: &'static str,
+    (sender, receiver): (S, R),
+) -> (
+    commonware_p2p::utils::mux::SubSender<S>,
+    commonware_p2p::utils::mux::SubReceiver<PublicKey>,
+)
+where
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+{
+    let (muxer, mut handle): (_, MuxHandle<S>) = Muxer::new(context.child(name), sender, receiver);
+    muxer.start();
+    handle.register(0).await.expect("epoch 0's subchannel")
 }
 
 fn seeds() -> Vec<u64> {

@@ -180,7 +180,9 @@ impl<S: LimitedSender<PublicKey = PublicKey>> CheckedSender for ForkingChecked<'
             sender, recipients, ..
         } = self;
         let twin = sender.fork.as_ref().and_then(|fork| {
-            let bytes = message.clone().coalesce();
+            // Votes travel on their epoch's subchannel (DESIGN §3.2).
+            let (epoch, bytes) =
+                commonware_p2p::utils::mux::parse(message.clone().coalesce()).ok()?;
             let Ok(Vote::Notarize(notarize)) = Vote::<GatedScheme, Digest>::decode(bytes) else {
                 return None;
             };
@@ -196,10 +198,12 @@ impl<S: LimitedSender<PublicKey = PublicKey>> CheckedSender for ForkingChecked<'
                 b.digest(),
             );
             let vote = Vote::Notarize(Notarize::sign(&fork.scheme, proposal)?);
+            let mut vote_bytes = commonware_codec::varint::UInt(epoch).encode().to_vec();
+            vote_bytes.extend_from_slice(&vote.encode());
             let view = notarize.proposal.round.view().get();
             let victim = fork.honest[(view % fork.honest.len() as u64) as usize].clone();
             fork.forked.lock().unwrap().push(view);
-            Some((fork.clone(), b, vote, victim))
+            Some((fork.clone(), b, vote_bytes, victim))
         });
         let Some((fork, b, vote, victim)) = twin else {
             return match sender.inner.check(recipients) {
@@ -213,7 +217,7 @@ impl<S: LimitedSender<PublicKey = PublicKey>> CheckedSender for ForkingChecked<'
             let _ = checked.send(b.encode(), true);
         }
         if let Ok(checked) = sender.inner.check(Recipients::One(victim.clone())) {
-            let _ = checked.send(vote.encode(), priority);
+            let _ = checked.send(vote, priority);
         }
         let others: Vec<PublicKey> = fork
             .honest
@@ -262,6 +266,7 @@ async fn start_equivocator(
             participants,
             keys.identity.clone(),
             VoteGate::open(),
+            commonware_consensus::types::Epoch::zero(),
         )
         .expect("a validator"),
         twins: Mutex::new(HashMap::new()),

@@ -49,7 +49,7 @@ fn a_validator_with_a_wiped_disk_rejoins_without_voting_in_a_view_it_voted_in_be
             let wiped = nodes.remove(WIPED);
             let voted_before = wiped
                 .vote_gate
-                .highest_signed_view()
+                .highest_signed()
                 .expect("the validator voted before its disk was lost");
             wiped.crash().await;
 
@@ -80,14 +80,14 @@ fn a_validator_with_a_wiped_disk_rejoins_without_voting_in_a_view_it_voted_in_be
                 &context,
                 Duration::from_secs(60),
                 "a vote after the gate",
-                || rejoined.vote_gate.first_signed_view().is_some(),
+                || rejoined.vote_gate.first_signed().is_some(),
             )
             .await;
-            let first = rejoined.vote_gate.first_signed_view().unwrap_or_default();
+            let first = rejoined.vote_gate.first_signed().unwrap_or_default();
             assert!(
                 first > voted_before,
-                "the rejoined validator signed in view {first}, at or below view {voted_before} \
-                 it may have voted in before losing its disk"
+                "the rejoined validator signed in round {first:?}, at or below round \
+                 {voted_before:?} it may have voted in before losing its disk"
             );
 
             // Its votes count again: without FROZEN, the chain needs them to go on.
@@ -152,7 +152,7 @@ fn a_validator_restarted_on_its_own_disk_votes_at_once() {
             // A journal that survived keeps the gate open: it votes well before a closed gate
             // could open (a block proposed 10 s after its start).
             wait_until(&context, Duration::from_secs(5), "a vote", || {
-                restarted.vote_gate.first_signed_view().is_some()
+                restarted.vote_gate.first_signed().is_some()
             })
             .await;
             assert!(!restarted.vote_gate.is_closed());

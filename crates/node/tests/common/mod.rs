@@ -267,7 +267,7 @@ where
             SigningScheme = GatedScheme,
             Context = Context<Digest, PublicKey>,
             Input = (),
-        >,
+        > + Sync,
 {
     start_node_on(
         context,
@@ -331,7 +331,7 @@ where
             SigningScheme = GatedScheme,
             Context = Context<Digest, PublicKey>,
             Input = (),
-        >,
+        > + Sync,
 {
     let keys = &consortium.keys[index];
     let public_key = keys.identity.public_key();
