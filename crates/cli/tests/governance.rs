@@ -305,9 +305,15 @@ fn keys_rotate_and_a_suspended_member_waits_for_its_delivery_on_real_processes()
     assert_eq!(rotations[1]["actor"], "member-b");
 }
 
-/// Polls `org`'s `org list --json` entry for `name` until `done` holds (two minutes at most).
+/// How long a membership change may take to come into effect: at the end of the epoch after
+/// the one that enacted it, 64 to 127 blocks of the devnet's epochs of 64 later (DESIGN §4.10),
+/// under a minute at 2–4 blocks/s; five minutes leave room for a slow machine.
+const MEMBERSHIP_EFFECT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Polls `org`'s `org list --json` entry for `name` until `done` holds (at most
+/// [`MEMBERSHIP_EFFECT`]).
 fn wait_org(devnet: &Devnet, viewer: &str, name: &str, what: &str, done: impl Fn(&Value) -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let deadline = std::time::Instant::now() + MEMBERSHIP_EFFECT;
     loop {
         let entry = org_entry(devnet, viewer, name);
         if done(&entry) {
@@ -315,7 +321,7 @@ fn wait_org(devnet: &Devnet, viewer: &str, name: &str, what: &str, done: impl Fn
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "{name} is not {what} after two minutes: {entry}"
+            "{name} is not {what} after {MEMBERSHIP_EFFECT:?}: {entry}"
         );
         std::thread::sleep(std::time::Duration::from_millis(300));
     }

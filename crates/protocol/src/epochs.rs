@@ -28,6 +28,16 @@ pub fn effect_epoch(height: u64, epoch_length: u64) -> u64 {
     epoch_of(height, epoch_length).saturating_add(2)
 }
 
+/// The height at whose end a membership change enacted at `height` takes effect: the last block
+/// before [`effect_epoch`], so the organisation acts from the epoch its votes count in
+/// (DESIGN §4.10).
+pub fn effect_height(height: u64, epoch_length: u64) -> u64 {
+    last(
+        effect_epoch(height, epoch_length).saturating_sub(1),
+        epoch_length,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,10 +53,14 @@ mod tests {
         assert_eq!(last(1, l), 127);
         assert_eq!(effect_epoch(63, l), 2);
         assert_eq!(effect_epoch(64, l), 3);
+        assert_eq!(effect_height(1, l), 127);
+        assert_eq!(effect_height(63, l), 127);
+        assert_eq!(effect_height(64, l), 191);
         for h in [0, 1, 63, 64, 65, 1_000, 123_456_789] {
             let e = epoch_of(h, l);
             assert!(first(e, l) <= h && h <= last(e, l));
             assert_eq!(last(e, l) + 1, first(e + 1, l));
+            assert_eq!(effect_height(h, l) + 1, first(effect_epoch(h, l), l));
         }
     }
 }

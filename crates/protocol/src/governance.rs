@@ -213,10 +213,6 @@ impl Read for Change {
     }
 }
 
-/// Blocks between the enactment of a membership change and the height it takes effect: until
-/// then an added organisation is `admitted` and a removed one `leaving` (DESIGN §4.10).
-pub const MEMBERSHIP_DELAY_BLOCKS: u64 = 20;
-
 /// How the audit trail and the API describe `change` (`names` gives an organisation's name).
 pub fn describe(change: &Change, names: impl Fn(OrgId) -> String) -> String {
     match change {

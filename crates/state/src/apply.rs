@@ -3,7 +3,7 @@
 
 use crate::{
     State, StateError,
-    event::Event,
+    event::{Event, EventKind},
     receipt::{Code, Receipt, Rejection, receipts_digest},
     rules::{self, Ctx, Fail},
     sql::{digest_from_blob, org_to_sql},
@@ -32,6 +32,16 @@ pub struct Applied {
     pub events: Vec<Event>,
     /// The state commitment after the block.
     pub state_commitment: Digest,
+}
+
+impl Applied {
+    /// Whether the block enacted a membership change and so scheduled a new validator set
+    /// (`validator_set_scheduled`; the set is `Queries::validators` of its epoch).
+    pub fn schedules_validator_set(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| e.kind == EventKind::ValidatorSetScheduled)
+    }
 }
 
 /// `C_h = SHA-256("custodia/state/v1" ‖ C_{h-1} ‖ h ‖ block digest ‖ receipts digest)`.
@@ -147,7 +157,7 @@ impl State {
                 message,
             });
         }
-        rules::end_of_block(&db, block.height, &mut orgs, &mut events)?;
+        rules::end_of_block(&db, block.height, &params, &mut orgs, &mut events)?;
         // A tx with valid_until <= h can never be valid again: forget its id.
         db.prepare_cached("DELETE FROM applied_txs WHERE valid_until <= ?1")?
             .execute([block.height as i64])?;

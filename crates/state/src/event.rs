@@ -49,11 +49,15 @@ pub enum EventKind {
     MemberAdmitted,
     /// A removed organisation left the consortium.
     MemberRemoved,
+    /// An enacted membership change scheduled the validator set of a later epoch.
+    ValidatorSetScheduled,
+    /// A new validator set starts with the next block's epoch.
+    ValidatorSetChanged,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 21] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::RecordSubmitted,
         EventKind::RecordAccepted,
         EventKind::RecordRejected,
@@ -75,6 +79,8 @@ impl EventKind {
         EventKind::ProposalExpired,
         EventKind::MemberAdmitted,
         EventKind::MemberRemoved,
+        EventKind::ValidatorSetScheduled,
+        EventKind::ValidatorSetChanged,
     ];
 
     /// The snake_case name.
@@ -101,6 +107,8 @@ impl EventKind {
             EventKind::ProposalExpired => "proposal_expired",
             EventKind::MemberAdmitted => "member_admitted",
             EventKind::MemberRemoved => "member_removed",
+            EventKind::ValidatorSetScheduled => "validator_set_scheduled",
+            EventKind::ValidatorSetChanged => "validator_set_changed",
         }
     }
 }

@@ -19,6 +19,7 @@ mod schema;
 mod sql;
 mod state;
 mod status;
+mod validators;
 
 pub use apply::{Applied, next_commitment};
 pub use error::StateError;

@@ -97,6 +97,10 @@ pub enum Code {
     InvalidProposal,
     /// Another membership change is open or not yet in effect.
     MembershipChangePending,
+    /// The validators that continue would not be a quorum of the set the change makes.
+    NoContinuingQuorum,
+    /// The change would make more validators than `max_validators`.
+    TooManyValidators,
     /// The signer already voted on the proposal.
     AlreadyVoted,
     /// The member a removal names cannot vote on it.
@@ -156,6 +160,8 @@ impl Code {
             Code::ProposalClosed => "proposal_closed",
             Code::InvalidProposal => "invalid_proposal",
             Code::MembershipChangePending => "membership_change_pending",
+            Code::NoContinuingQuorum => "no_continuing_quorum",
+            Code::TooManyValidators => "too_many_validators",
             Code::AlreadyVoted => "already_voted",
             Code::OwnRemoval => "own_removal",
             Code::CannotRemoveSupervisor => "cannot_remove_supervisor",

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// Version of the schema below; bumped by any change to it.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Connection settings: WAL so readers never block the executor; `synchronous = NORMAL` is
 /// durable across a process crash (the WAL is in the OS cache), and on power loss the node
@@ -94,6 +94,19 @@ CREATE TABLE IF NOT EXISTS org_keys (
     from_height INTEGER NOT NULL,
     tx_id       BLOB,
     PRIMARY KEY (org, kind, seq)
+) WITHOUT ROWID;
+
+-- The validator set from epoch `from_epoch` on, until the next `from_epoch` (DESIGN §3.2): one row
+-- per seat, `seat` the position of the key in the set sorted by key bytes (the order of
+-- consensus's `Set`). Written at genesis (from epoch 0) and by the block `height` that enacted a
+-- membership change; never updated or deleted.
+CREATE TABLE IF NOT EXISTS validator_sets (
+    from_epoch   INTEGER NOT NULL,
+    seat         INTEGER NOT NULL,
+    org          INTEGER NOT NULL,
+    identity_key BLOB NOT NULL,
+    height       INTEGER NOT NULL,
+    PRIMARY KEY (from_epoch, seat)
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS blocks (

@@ -55,6 +55,7 @@ impl State {
             None => {
                 let tx = conn.unchecked_transaction()?;
                 Orgs::init(&tx, genesis)?;
+                crate::validators::init(&tx, genesis)?;
                 let mut put = tx.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2)")?;
                 put.execute(params!["chain", chain.as_ref()])?;
                 put.execute(params!["chain_id", genesis.chain_id.as_bytes()])?;

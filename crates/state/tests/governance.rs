@@ -7,58 +7,13 @@ mod common;
 
 use common::*;
 use custodia_protocol::{
-    Body, Change, GenesisOrg, GovernedParam, OrgId, OrgKeys, ProposalId, RecordId, RequestId, Role,
-    governance::MEMBERSHIP_DELAY_BLOCKS,
+    Body, Change, GovernedParam, OrgId, ProposalId, RecordId, RequestId, epochs,
 };
 use custodia_state::{EventKind, RequestStatus};
 use serde_json::json;
 
-fn propose(id: ProposalId, change: Change, ttl: u64) -> Body {
-    Body::Propose {
-        proposal_id: id,
-        change,
-        ttl,
-    }
-}
-
-fn vote(id: ProposalId, approve: bool, reason: &str) -> Body {
-    Body::Vote {
-        proposal_id: id,
-        approve,
-        reason: reason.into(),
-    }
-}
-
 fn request_ttl(value: u64) -> Change {
     Change::ChangeParams(vec![(GovernedParam::MaxRequestTtl, value)])
-}
-
-fn remove(org: usize) -> Change {
-    Change::RemoveMember {
-        org: OrgId(org as u32),
-    }
-}
-
-fn newcomer(seed: u64, name: &str) -> (OrgKeys, Change) {
-    let keys = OrgKeys::from_seed(seed);
-    let org = GenesisOrg {
-        name: name.into(),
-        role: Role::Member,
-        identity_key: keys.identity_key(),
-        encryption_key: keys.encryption_key(),
-        p2p: "127.0.0.1:7100".into(),
-        api: "127.0.0.1:8100".into(),
-    };
-    (keys, Change::AddMember(Box::new(org)))
-}
-
-fn status(c: &Consortium, id: &ProposalId) -> String {
-    c.state
-        .queries()
-        .proposal(id)
-        .unwrap()
-        .expect("proposal")
-        .status
 }
 
 /// Applies the txs `txs` makes in one block; each must succeed. The block's event kinds.
@@ -196,6 +151,9 @@ fn an_added_member_is_admitted_then_acts_once_in_effect() {
         ]
     });
     let enacted_at = c.state.height();
+    // In effect at the end of the last block of the next epoch: from the epoch its votes count.
+    let effective = epochs::effect_height(enacted_at, c.genesis.params.epoch_length);
+    assert_eq!(effective, 127);
     let orgs = c.state.queries().orgs().unwrap();
     let d = orgs
         .iter()
@@ -203,7 +161,7 @@ fn an_added_member_is_admitted_then_acts_once_in_effect() {
         .expect("member-d");
     assert_eq!(d.id, OrgId(4));
     assert_eq!(d.membership.as_str(), "admitted");
-    assert_eq!(d.membership_height, enacted_at + MEMBERSHIP_DELAY_BLOCKS);
+    assert_eq!(d.membership_height, effective);
     refused(
         &mut c,
         |c| c.sign(&keys, raw_submit(RecordId::random(), &["x"], 64)),
@@ -220,7 +178,7 @@ fn an_added_member_is_admitted_then_acts_once_in_effect() {
         },
         "membership_change_pending",
     );
-    while c.state.height() < enacted_at + MEMBERSHIP_DELAY_BLOCKS - 1 {
+    while c.state.height() < effective - 1 {
         c.apply(vec![]);
     }
     let effect = c.apply(vec![]);
@@ -251,11 +209,11 @@ fn a_removed_member_leaves_its_requests_closed_and_signs_nothing() {
     let mut c = Consortium::new();
     let rec_a = c.accepted_record(MEMBER_A, &[("x", json!(1))]);
     let rec_c = c.accepted_record(MEMBER_C, &[("x", json!(2))]);
-    // C asks for A's record; B asks for C's (C must decide).
-    let (by_c, body) = Consortium::request_body(&[rec_a], &[]);
-    c.ok(c.sign_as(MEMBER_C, body));
-    let (to_c, body) = Consortium::request_body(&[rec_c], &[]);
-    c.ok(c.sign_as(MEMBER_B, body));
+    // C asks for A's record; B asks for C's (C must decide). Both outlive the removal's effect.
+    let by_c = RequestId::random();
+    c.ok(c.sign_as(MEMBER_C, request_share(by_c, &[rec_a], &[], "audit", 500)));
+    let to_c = RequestId::random();
+    c.ok(c.sign_as(MEMBER_B, request_share(to_c, &[rec_c], &[], "audit", 500)));
 
     let id = ProposalId::random();
     c.ok(c.sign_as(MEMBER_A, propose(id, remove(MEMBER_C), 100)));
@@ -272,11 +230,16 @@ fn a_removed_member_leaves_its_requests_closed_and_signs_nothing() {
         ]
     });
     assert_eq!(status(&c, &id), "enacted");
+    let enacted_at = c.state.height();
     let orgs = c.state.queries().orgs().unwrap();
     assert_eq!(orgs[MEMBER_C].membership.as_str(), "leaving");
     // Leaving, C still acts until the removal is in effect.
     c.ok(c.sign_as(MEMBER_C, raw_submit(RecordId::random(), &["x"], 64)));
     let effective = orgs[MEMBER_C].membership_height;
+    assert_eq!(
+        effective,
+        epochs::effect_height(enacted_at, c.genesis.params.epoch_length)
+    );
     while c.state.height() < effective - 1 {
         c.apply(vec![]);
     }
@@ -287,7 +250,8 @@ fn a_removed_member_leaves_its_requests_closed_and_signs_nothing() {
         [
             EventKind::MemberRemoved,
             EventKind::RequestCancelled,
-            EventKind::RequestRejected
+            EventKind::RequestRejected,
+            EventKind::ValidatorSetChanged,
         ]
     );
     let request = |id| c.state.queries().request(&id).unwrap().unwrap();

@@ -36,7 +36,7 @@ use std::sync::Arc;
         (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_key`, `invalid_proposal`, `too_large`", body = custodia_api::ErrorBody),
         (status = 403, description = "`cannot_remove_supervisor`, `signer_removed`", body = custodia_api::ErrorBody),
         (status = 404, description = "`unknown_org`: a removal names no organisation", body = custodia_api::ErrorBody),
-        (status = 409, description = "`membership_change_pending`, `org_exists`, `signer_suspended`; `tx_expired` with `wait=true`", body = custodia_api::ErrorBody),
+        (status = 409, description = "`membership_change_pending`, `no_continuing_quorum`, `too_many_validators`, `org_exists`, `signer_suspended`; `tx_expired` with `wait=true`", body = custodia_api::ErrorBody),
         (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
         (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),

@@ -71,6 +71,8 @@ pub(crate) fn rule_status(code: Code) -> StatusCode {
         | Code::ProposalExists
         | Code::ProposalClosed
         | Code::MembershipChangePending
+        | Code::NoContinuingQuorum
+        | Code::TooManyValidators
         | Code::AlreadyVoted
         | Code::OrgExists
         | Code::OrgRemoved

@@ -4,9 +4,9 @@ use super::Queries;
 use custodia_protocol::{Digest, hash::sha256};
 
 impl Queries<'_> {
-    /// A digest of the world state proper (orgs, records, requests, approvals, deliveries), not
-    /// of the history (blocks, receipts, events, applied tx ids). Two states with equal world
-    /// digests hold the same data.
+    /// A digest of the world state proper (orgs, parameters, proposals and votes, keys,
+    /// validator sets, records, requests, approvals, deliveries), not of the history (blocks,
+    /// receipts, events, applied tx ids). Two states with equal world digests hold the same data.
     pub fn world_digest(&self) -> rusqlite::Result<Digest> {
         let tables = [
             "SELECT identity_key, position, name, role, encryption_key, active, status_height,
@@ -18,6 +18,8 @@ impl Queries<'_> {
             "SELECT proposal_id, org, approve, reason, height FROM proposal_votes
              ORDER BY proposal_id, org",
             "SELECT org, kind, seq, key, from_height FROM org_keys ORDER BY org, kind, seq",
+            "SELECT from_epoch, seat, org, identity_key, height FROM validator_sets
+             ORDER BY from_epoch, seat",
             "SELECT record_id, provider, kind, tags, fields, commitment, sealed, status, reason,
                     submitted_height, attested_height FROM records ORDER BY record_id",
             "SELECT request_id, requester, fields, purpose, ttl, created_height, expires_height,

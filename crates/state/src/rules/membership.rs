@@ -1,14 +1,92 @@
-//! Membership changes taking effect at the end of a block (DESIGN §4.10): an admitted
-//! organisation becomes a member; a leaving one is removed, its own open requests are cancelled
-//! and the pending requests awaiting its decision as a provider are rejected.
+//! Membership changes (DESIGN §4.10): an enacted addition writes the organisation `admitted`, an
+//! enacted removal makes it `leaving`. At the end of their effective height they take effect: an
+//! admitted organisation becomes a member; a leaving one is removed, its own open requests are
+//! cancelled and the pending requests awaiting its decision as a provider are rejected.
 
+use super::Ctx;
 use crate::{
     event::{Event, EventKind},
-    orgs::{Membership, Orgs},
+    orgs::{Membership, Org, Orgs},
     sql::{org_from_sql, org_to_sql, request_id_from_blob},
 };
-use custodia_protocol::{OrgId, RequestId};
+use custodia_protocol::{GenesisOrg, OrgId, RequestId, Role};
 use rusqlite::{Connection, params};
+
+/// Writes an added organisation, `admitted` until `effective`, with its keys from then.
+pub(super) fn admit(
+    ctx: &mut Ctx<'_>,
+    org: &GenesisOrg,
+    effective: u64,
+) -> rusqlite::Result<OrgId> {
+    let id = ctx.orgs.next_id();
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO orgs (identity_key, position, name, role, encryption_key, p2p, api, active,
+                 status_height, status_reason, membership, membership_height)
+             VALUES (?1, ?2, ?3, 'member', ?4, ?5, ?6, 1, 0, NULL, 'admitted', ?7)",
+        )?
+        .execute(params![
+            org.identity_key.as_ref(),
+            id.0 as i64,
+            org.name,
+            &org.encryption_key.0[..],
+            org.p2p,
+            org.api,
+            effective as i64,
+        ])?;
+    let mut key = ctx.conn.prepare_cached(
+        "INSERT INTO org_keys (org, kind, seq, key, from_height, tx_id)
+         VALUES (?1, ?2, 0, ?3, ?4, ?5)",
+    )?;
+    key.execute(params![
+        id.0 as i64,
+        "identity",
+        org.identity_key.as_ref(),
+        effective as i64,
+        ctx.tx_id.as_ref()
+    ])?;
+    key.execute(params![
+        id.0 as i64,
+        "encryption",
+        &org.encryption_key.0[..],
+        effective as i64,
+        ctx.tx_id.as_ref()
+    ])?;
+    ctx.orgs.insert(Org {
+        id,
+        identity_key: org.identity_key.clone(),
+        name: org.name.clone(),
+        role: Role::Member,
+        encryption_key: org.encryption_key,
+        p2p: org.p2p.clone(),
+        api: org.api.clone(),
+        active: true,
+        status_height: 0,
+        status_reason: None,
+        membership: Membership::Admitted,
+        membership_height: effective,
+    });
+    Ok(id)
+}
+
+/// Sets organisation `id`'s membership, in the database and in memory.
+pub(super) fn set_membership(
+    ctx: &mut Ctx<'_>,
+    id: OrgId,
+    membership: Membership,
+    height: u64,
+) -> rusqlite::Result<()> {
+    ctx.conn
+        .prepare_cached(
+            "UPDATE orgs SET membership = ?1, membership_height = ?2 WHERE position = ?3",
+        )?
+        .execute(params![membership.as_str(), height as i64, id.0 as i64])?;
+    if let Some(org) = ctx.orgs.by_id_mut(id) {
+        org.membership = membership;
+        org.membership_height = height;
+    }
+    Ok(())
+}
 
 pub(super) fn take_effect(
     conn: &Connection,

@@ -6,6 +6,7 @@ mod org;
 mod proposal;
 mod record;
 mod request;
+mod validators;
 
 use crate::{
     event::{Event, EventKind},
@@ -247,14 +248,17 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, body: &Body) -> Result<(), Fail> {
 }
 
 /// What happens at the end of block `height`, after its txs: pending requests and open
-/// proposals whose time is up expire, and enacted membership changes due take effect.
+/// proposals whose time is up expire, enacted membership changes due take effect, and at the
+/// end of an epoch a validator set that starts with the next one is announced.
 pub(crate) fn end_of_block(
     conn: &Connection,
     height: u64,
+    params: &Params,
     orgs: &mut Orgs,
     events: &mut Vec<Event>,
 ) -> rusqlite::Result<()> {
     request::expire(conn, height, events)?;
     proposal::expire(conn, height, events)?;
-    membership::take_effect(conn, height, orgs, events)
+    membership::take_effect(conn, height, orgs, events)?;
+    validators::announce(conn, height, params, orgs, events)
 }

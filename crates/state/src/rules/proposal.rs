@@ -1,17 +1,19 @@
 //! `Propose` and `Vote` (DESIGN §4.10): who may propose and vote, the tally at each vote against
 //! the members who act at that height, enactment, and the end-of-block expiry of proposals.
 
-use super::{Ctx, Fail, reject};
+use super::{
+    Ctx, Fail,
+    membership::{admit, set_membership},
+    reject, validators,
+};
 use crate::{
     event::{Event, EventKind},
-    orgs::{Membership, Org},
+    orgs::Membership,
     receipt::Code,
 };
 use commonware_codec::Encode as _;
 use custodia_protocol::{
-    Change, GenesisOrg, OrgId, ProposalId, Role,
-    governance::{MEMBERSHIP_DELAY_BLOCKS, describe},
-    params::MAX_ORGS,
+    Change, GenesisOrg, OrgId, ProposalId, Role, epochs, governance::describe, params::MAX_ORGS,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,6 +49,7 @@ pub(super) fn propose(
     let target = check_change(ctx, change)?;
     if change.is_membership() {
         membership_change_pending(ctx)?;
+        validators::next_set(ctx, change)?;
     }
     let description = describe(change, |id| name_of(ctx, id));
     ctx.conn
@@ -346,7 +349,7 @@ fn tally(
         }
     );
     if supervisor_vote == Some(true) && enough(approvals) {
-        return enact(ctx, proposal_id, change, tally);
+        return enact(ctx, proposal_id, change, target, tally);
     }
     if supervisor_vote == Some(false) || !enough(members - rejections) {
         close(ctx, proposal_id, "rejected", None, target)?;
@@ -378,15 +381,32 @@ fn close(
     Ok(())
 }
 
-/// Makes the change: a parameter change at once, a membership change scheduled for
-/// [`MEMBERSHIP_DELAY_BLOCKS`] later (the organisation `admitted` or `leaving` until then).
+/// Makes the change: a parameter change at once; a membership change at the end of the last
+/// block before the epoch its validator set starts (the organisation `admitted` or `leaving`
+/// until then), with that set scheduled. The validator-set rules are checked again: a change
+/// they now refuse is rejected, with the reason, rather than left open.
 fn enact(
     ctx: &mut Ctx<'_>,
     proposal_id: &ProposalId,
     change: &Change,
+    target: Option<OrgId>,
     tally: String,
 ) -> Result<(), Fail> {
-    let effective = ctx.height.saturating_add(MEMBERSHIP_DELAY_BLOCKS);
+    let next = match validators::next_set(ctx, change) {
+        Ok(next) => next,
+        Err(Fail::Rule(refusal)) => {
+            close(ctx, proposal_id, "rejected", None, target)?;
+            ctx.emit_proposal(
+                EventKind::ProposalRejected,
+                target,
+                *proposal_id,
+                format!("{tally}; it cannot be enacted: {refusal}"),
+            );
+            return Ok(());
+        }
+        Err(db) => return Err(db),
+    };
+    let effective = epochs::effect_height(ctx.height, ctx.params.epoch_length);
     let (target, effective) = match change {
         Change::AddMember(org) => (Some(admit(ctx, org, effective)?), effective),
         Change::RemoveMember { org } => {
@@ -407,77 +427,8 @@ fn enact(
         *proposal_id,
         format!("{tally}; in effect from height {effective}"),
     );
-    Ok(())
-}
-
-/// Writes an added organisation, `admitted` until `effective`, with its keys from then.
-fn admit(ctx: &mut Ctx<'_>, org: &GenesisOrg, effective: u64) -> rusqlite::Result<OrgId> {
-    let id = ctx.orgs.next_id();
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO orgs (identity_key, position, name, role, encryption_key, p2p, api, active,
-                 status_height, status_reason, membership, membership_height)
-             VALUES (?1, ?2, ?3, 'member', ?4, ?5, ?6, 1, 0, NULL, 'admitted', ?7)",
-        )?
-        .execute(params![
-            org.identity_key.as_ref(),
-            id.0 as i64,
-            org.name,
-            &org.encryption_key.0[..],
-            org.p2p,
-            org.api,
-            effective as i64,
-        ])?;
-    let mut key = ctx.conn.prepare_cached(
-        "INSERT INTO org_keys (org, kind, seq, key, from_height, tx_id)
-         VALUES (?1, ?2, 0, ?3, ?4, ?5)",
-    )?;
-    key.execute(params![
-        id.0 as i64,
-        "identity",
-        org.identity_key.as_ref(),
-        effective as i64,
-        ctx.tx_id.as_ref()
-    ])?;
-    key.execute(params![
-        id.0 as i64,
-        "encryption",
-        &org.encryption_key.0[..],
-        effective as i64,
-        ctx.tx_id.as_ref()
-    ])?;
-    ctx.orgs.insert(Org {
-        id,
-        identity_key: org.identity_key.clone(),
-        name: org.name.clone(),
-        role: Role::Member,
-        encryption_key: org.encryption_key,
-        p2p: org.p2p.clone(),
-        api: org.api.clone(),
-        active: true,
-        status_height: 0,
-        status_reason: None,
-        membership: Membership::Admitted,
-        membership_height: effective,
-    });
-    Ok(id)
-}
-
-/// Sets organisation `id`'s membership, in the database and in memory.
-fn set_membership(
-    ctx: &mut Ctx<'_>,
-    id: OrgId,
-    membership: Membership,
-    height: u64,
-) -> rusqlite::Result<()> {
-    ctx.conn
-        .prepare_cached(
-            "UPDATE orgs SET membership = ?1, membership_height = ?2 WHERE position = ?3",
-        )?
-        .execute(params![membership.as_str(), height as i64, id.0 as i64])?;
-    if let Some(org) = ctx.orgs.by_id_mut(id) {
-        org.membership = membership;
-        org.membership_height = height;
+    if let Some(next) = next {
+        validators::schedule(ctx, &next, proposal_id, target)?;
     }
     Ok(())
 }

@@ -4,8 +4,10 @@
 #![allow(dead_code)]
 
 use custodia_protocol::{
-    Block, Body, Digest, Genesis, OrgKeys, Params, RecordId, RequestId, Tx,
+    Block, Body, Change, Digest, Genesis, GenesisOrg, OrgId, OrgKeys, Params, ProposalId, RecordId,
+    RequestId, Role, Tx,
     commitment::FieldValue,
+    genesis::MIN_EPOCH_LENGTH,
     record::{RecordHeader, open_record, seal_record},
 };
 use custodia_state::{Applied, Receipt, State};
@@ -35,13 +37,27 @@ pub fn genesis_of(keys: &[OrgKeys], params: Params) -> Genesis {
     custodia_protocol::testing::genesis_of(keys, params)
 }
 
+/// The default parameters with the shortest epochs, so that a membership change takes effect
+/// within 127 blocks of its enactment.
+pub fn short_epochs() -> Params {
+    Params {
+        epoch_length: MIN_EPOCH_LENGTH,
+        ..Params::default()
+    }
+}
+
 impl Consortium {
     pub fn new() -> Self {
-        Self::with_params(Params::default())
+        Self::with_params(short_epochs())
     }
 
     pub fn with_params(params: Params) -> Self {
-        let keys: Vec<OrgKeys> = (0..4).map(|i| OrgKeys::from_seed(i + 1)).collect();
+        Self::of(4, params)
+    }
+
+    /// A supervisor and `orgs − 1` members (genesis index = id; seeds 1, 2, …).
+    pub fn of(orgs: u64, params: Params) -> Self {
+        let keys: Vec<OrgKeys> = (0..orgs).map(|i| OrgKeys::from_seed(i + 1)).collect();
         let genesis = genesis_of(&keys, params);
         genesis.validate().expect("test genesis is valid");
         let dir = tempfile::tempdir().expect("temp dir");
@@ -296,4 +312,53 @@ pub fn refused(c: &mut Consortium, tx: impl FnOnce(&Consortium) -> Tx, code: &st
     assert_eq!(receipt.code, code, "{receipt:?}");
     assert!(!receipt.message.is_empty());
     assert_eq!(c.world(), before, "a refused {code} changed the world");
+}
+
+/// A `Propose` of `change` with `ttl`.
+pub fn propose(id: ProposalId, change: Change, ttl: u64) -> Body {
+    Body::Propose {
+        proposal_id: id,
+        change,
+        ttl,
+    }
+}
+
+/// A `Vote` on proposal `id`.
+pub fn vote(id: ProposalId, approve: bool, reason: &str) -> Body {
+    Body::Vote {
+        proposal_id: id,
+        approve,
+        reason: reason.into(),
+    }
+}
+
+/// The removal of the organisation of genesis index `org`.
+pub fn remove(org: usize) -> Change {
+    Change::RemoveMember {
+        org: OrgId(org as u32),
+    }
+}
+
+/// A new member's keys (from `seed`) and the `AddMember` of its entry, named `name`.
+pub fn newcomer(seed: u64, name: &str) -> (OrgKeys, Change) {
+    let keys = OrgKeys::from_seed(seed);
+    let org = GenesisOrg {
+        name: name.into(),
+        role: Role::Member,
+        identity_key: keys.identity_key(),
+        encryption_key: keys.encryption_key(),
+        p2p: format!("127.0.0.1:{}", 7000 + seed),
+        api: format!("127.0.0.1:{}", 8000 + seed),
+    };
+    (keys, Change::AddMember(Box::new(org)))
+}
+
+/// Proposal `id`'s status.
+pub fn status(c: &Consortium, id: &ProposalId) -> String {
+    c.state
+        .queries()
+        .proposal(id)
+        .unwrap()
+        .expect("proposal")
+        .status
 }
