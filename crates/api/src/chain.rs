@@ -32,6 +32,12 @@ pub struct Status {
     pub peers: u64,
     /// The node's mempool.
     pub mempool: MempoolStatus,
+    /// The consensus epoch the node is in: the epoch of the next block to finalize.
+    pub epoch: u64,
+    /// The organisations that validate that epoch, by name, in seat order.
+    pub validators: Vec<String>,
+    /// Whether this node's organisation is one of them (votes in that epoch).
+    pub validator: bool,
 }
 
 /// What waits in a node's mempool.

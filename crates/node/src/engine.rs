@@ -8,12 +8,7 @@
 use crate::{
     application::Application,
     block::{ChainBlock, ChainBlockCfg},
-    epoch::{
-        Epochs,
-        consensus::EngineParts,
-        orchestrator::Orchestrator,
-        provider::{EpochSchemes, ValidatorSets},
-    },
+    epoch::{Epochs, consensus::EngineParts, orchestrator::Orchestrator, provider::EpochSchemes},
     executor::Executor,
     gossip::Gossip,
     ledger::Ledger,
@@ -40,7 +35,7 @@ use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::archive::immutable;
-use commonware_utils::{Faults as _, N3f1, NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
+use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
 use custodia_protocol::Digest;
 use rand::CryptoRng as CryptoRngCore;
 use std::{
@@ -267,18 +262,17 @@ where
     let block_cfg = ChainBlockCfg::from(ledger.params());
     let page_cache = CacheRef::new(PAGE_SIZE, PAGE_CACHE_PAGES);
     let epochs = Epochs::new(ledger.params().epoch_length);
-    // The genesis validators, in every epoch.
-    let sets = Arc::new(ValidatorSets::new(participants(&ledger), u64::MAX));
-    let schemes = EpochSchemes::new(CONSENSUS_NAMESPACE, sets, signer.clone(), vote_gate.clone());
+    let schemes = EpochSchemes::new(
+        CONSENSUS_NAMESPACE,
+        ledger.validator_sets().clone(),
+        signer.clone(),
+        vote_gate.clone(),
+    );
     let genesis = ChainBlock::genesis(ledger.chain());
     let genesis_digest = genesis.digest();
     let metrics = NodeMetrics::register(&context.child("custodia"));
     ledger.attach_metrics(metrics.clone());
     metrics.set_vote_gate(&vote_gate);
-    metrics
-        .quorum
-        .set(i64::from(N3f1::quorum(ledger.genesis().orgs.len())));
-
     // marshal: finalized blocks in order, backfill, and the archives (the source of truth).
     let finalizations = match immutable::Archive::init(
         context.child("finalizations_by_height"),

@@ -6,6 +6,7 @@
 //! are taken state first, then mempool, and never held across an `.await`.
 
 use crate::{
+    epoch::{Epochs, sets::ValidatorSets},
     mempool::{AdmitError, Mempool, MempoolLimits, PeerFault, Signature},
     metrics::NodeMetrics,
 };
@@ -71,6 +72,8 @@ pub struct Ledger {
     executed: broadcast::Sender<Arc<Executed>>,
     gossip: Mutex<Option<mpsc::UnboundedSender<Arc<Tx>>>>,
     metrics: OnceLock<NodeMetrics>,
+    epochs: Epochs,
+    validators: Arc<ValidatorSets>,
 }
 
 impl Ledger {
@@ -90,6 +93,11 @@ impl Ledger {
             timestamp_ms: state.last_timestamp_ms(),
             state_commitment: state.state_commitment(),
         };
+        let epochs = Epochs::new(genesis.params.epoch_length);
+        let validators = Arc::new(ValidatorSets::from_changes(
+            state.queries().validator_changes()?,
+            known_through(&epochs, head.height),
+        ));
         let (executed, _) = broadcast::channel(EXECUTED_FEED_CAPACITY);
         let mempool = Mempool::for_chain(limits, &genesis);
         let ledger = Arc::new(Self {
@@ -102,6 +110,8 @@ impl Ledger {
             executed,
             gossip: Mutex::new(None),
             metrics: OnceLock::new(),
+            epochs,
+            validators,
         });
         ledger.share_mempool();
         Ok(ledger)
@@ -123,6 +133,16 @@ impl Ledger {
             .map(|org| (org.identity_key, org.name))
             .collect();
         lock(&self.mempool).share_among(names);
+    }
+
+    /// The chain's epochs.
+    pub fn epochs(&self) -> Epochs {
+        self.epochs
+    }
+
+    /// Each epoch's validators, as the applied state has them (DESIGN §3.2).
+    pub fn validator_sets(&self) -> &Arc<ValidatorSets> {
+        &self.validators
     }
 
     /// The chain's genesis.
@@ -390,6 +410,19 @@ impl Ledger {
         if membership {
             self.share_mempool();
         }
+        // Before the head moves: the orchestrator, woken by it, takes the next epoch's set.
+        if executed
+            .events
+            .iter()
+            .any(|e| e.kind == EventKind::ValidatorSetScheduled)
+        {
+            match lock(&self.state).queries().validator_changes() {
+                Ok(changes) => self.validators.replace(changes),
+                Err(err) => tracing::error!(%err, "cannot read the validator sets"),
+            }
+        }
+        self.validators
+            .know_through(known_through(&self.epochs, head.height));
         {
             let mut mempool = lock(&self.mempool);
             mempool.remove_applied(tx_ids);
@@ -401,6 +434,12 @@ impl Ledger {
         self.head.send_replace(head);
         let _ = self.executed.send(Arc::new(executed));
     }
+}
+
+/// The last epoch whose validator set is final once `height` is applied: the set of epoch e is
+/// fixed by the end of epoch e − 2, and the node is in `epoch(height + 1)`.
+fn known_through(epochs: &Epochs, height: u64) -> u64 {
+    epochs.of(height.saturating_add(1)).saturating_add(1)
 }
 
 /// `txs` with their ids, computed once.

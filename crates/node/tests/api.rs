@@ -387,7 +387,7 @@ async fn a_body_of_another_content_type_is_refused_with_the_accepted_ones() {
 }
 
 #[tokio::test]
-async fn status_shows_chain_org_head_peers_and_mempool() {
+async fn status_shows_chain_org_head_peers_mempool_and_epoch() {
     let node = Node::new();
     node.submit(&node.tx()).await;
     let answer = node.get("/v1/status").await;
@@ -395,6 +395,10 @@ async fn status_shows_chain_org_head_peers_and_mempool() {
     let body = answer.json();
     let head = node.ledger.head();
     let bytes = node.ledger.mempool().bytes();
+    // Every genesis organisation, in seat order (by identity key).
+    let mut orgs: Vec<_> = node.ledger.genesis().orgs.iter().collect();
+    orgs.sort_by(|a, b| a.identity_key.cmp(&b.identity_key));
+    let validators: Vec<&str> = orgs.iter().map(|org| org.name.as_str()).collect();
     assert_eq!(
         body,
         json!({
@@ -406,6 +410,9 @@ async fn status_shows_chain_org_head_peers_and_mempool() {
             "state_commitment": to_hex(&head.state_commitment),
             "peers": 3,
             "mempool": { "txs": 1, "bytes": bytes },
+            "epoch": 0,
+            "validators": validators,
+            "validator": true,
         })
     );
 }

@@ -8,7 +8,8 @@ mod common;
 use common::*;
 use commonware_runtime::{Clock as _, Runner as _, Storage as _, deterministic};
 use custodia_node::epoch::{Epochs, journal_partition};
-use custodia_protocol::{Params, genesis::MIN_EPOCH_LENGTH};
+use custodia_protocol::{Body, Change, OrgId, Params, ProposalId, Tx, genesis::MIN_EPOCH_LENGTH};
+use custodia_state::Membership;
 use std::time::{Duration, SystemTime};
 
 /// Ten seeds for every epoch simulation in CI.
@@ -187,6 +188,133 @@ fn a_validator_crashed_across_a_boundary_restarts_catches_up_and_votes_again() {
             assert!(signed.epoch().get() >= 3, "{signed:?}");
             assert_agree(&nodes.iter().map(|n| n.ledger.as_ref()).collect::<Vec<_>>());
             assert_running_and_stop(nodes, "after the restart across a boundary").await;
+        });
+    });
+}
+
+/// `body` signed by org `index`, submitted to its own node.
+fn send(consortium: &Consortium, nodes: &[SimNode], index: usize, body: Body) {
+    let ledger = &nodes[index].ledger;
+    let tx = Tx::sign(
+        &consortium.keys[index].identity,
+        consortium.chain(),
+        ledger.head().height + 100,
+        body,
+    );
+    ledger
+        .submit(tx)
+        .expect("the node admits the governance tx");
+}
+
+/// The first epoch whose validator set (as `node`'s state has it) has `size` validators.
+fn first_epoch_of_size(node: &SimNode, size: usize) -> Option<u64> {
+    let sets = node.ledger.validator_sets();
+    (0..=sets.known_through()).find(|e| sets.set(*e).is_some_and(|set| set.len() == size))
+}
+
+#[test]
+fn a_removed_validator_stops_signing_from_its_effect_epoch_and_the_chain_goes_on() {
+    for_seeds(&soak_seeds(&SEEDS), |seed| {
+        runner(seed, Duration::from_secs(900)).start(|context| async move {
+            const REMOVED: usize = 3;
+            let consortium = short_epochs();
+            let oracle = network(&context, consortium.public_keys(), RELIABLE).await;
+            let mut nodes = Vec::new();
+            for i in 0..VALIDATORS {
+                nodes.push(start_node(&context, &oracle, &consortium, i).await);
+            }
+            // member-a proposes to remove member-c; the supervisor and member-b vote for it.
+            let id = ProposalId::random();
+            send(
+                &consortium,
+                &nodes,
+                1,
+                Body::Propose {
+                    proposal_id: id,
+                    change: Change::RemoveMember {
+                        org: OrgId(REMOVED as u32),
+                    },
+                    ttl: 1_000,
+                },
+            );
+            wait_until(&context, Duration::from_secs(60), "the proposal", || {
+                matches!(nodes[0].ledger.state().queries().proposal(&id), Ok(Some(_)))
+            })
+            .await;
+            for voter in [0, 2] {
+                send(
+                    &consortium,
+                    &nodes,
+                    voter,
+                    Body::Vote {
+                        proposal_id: id,
+                        approve: true,
+                        reason: String::new(),
+                    },
+                );
+            }
+            wait_until(
+                &context,
+                Duration::from_secs(60),
+                "the scheduled set",
+                || nodes.iter().all(|n| first_epoch_of_size(n, 3).is_some()),
+            )
+            .await;
+            let effect = first_epoch_of_size(&nodes[0], 3).expect("scheduled");
+            assert!(
+                effect >= 2,
+                "a change takes effect two epochs on at the earliest"
+            );
+
+            // A full epoch past the effect, with records of member-a and member-b throughout.
+            let past = epochs().last(effect) + 5;
+            let mut ids = Vec::new();
+            let mut n = 0;
+            let start = context.current();
+            let mut last_rise = (start, height(&nodes[0]));
+            while height(&nodes[0]) < past {
+                let now = context.current();
+                assert!(
+                    now.duration_since(start).unwrap_or_default() < Duration::from_secs(600),
+                    "height {} of {past}",
+                    height(&nodes[0])
+                );
+                let provider = 1 + (n % 2) as usize;
+                let ledger = &nodes[provider].ledger;
+                let tx = consortium.record_tx(provider, ledger.head().height, 2_000 + n);
+                ids.push(ledger.submit(tx).expect("a member's record"));
+                n += 1;
+                context.sleep(Duration::from_millis(300)).await;
+                let h = height(&nodes[0]);
+                if h > last_rise.1 {
+                    last_rise = (context.current(), h);
+                }
+                let still = context
+                    .current()
+                    .duration_since(last_rise.0)
+                    .unwrap_or_default();
+                assert!(
+                    still < Duration::from_secs(10),
+                    "stood still {still:?} at {h}"
+                );
+            }
+            wait_applied_everywhere(&context, &nodes, &ids, Duration::from_secs(60), "records")
+                .await;
+            assert_applied_ok(&nodes[0].ledger, &ids);
+            let membership =
+                nodes[0].ledger.state().queries().orgs().expect("orgs")[REMOVED].membership;
+            assert_eq!(membership, Membership::Removed);
+            // The removed node follows the chain and has signed nothing since its last epoch.
+            let signed = nodes[REMOVED]
+                .vote_gate
+                .highest_signed()
+                .expect("it voted before");
+            assert!(
+                signed.epoch().get() < effect,
+                "the removed validator signed in {signed:?}, effect epoch {effect}"
+            );
+            assert_agree(&nodes.iter().map(|n| n.ledger.as_ref()).collect::<Vec<_>>());
+            assert_running_and_stop(nodes, "after a removal").await;
         });
     });
 }

@@ -25,6 +25,19 @@ pub fn run(_args: Args, global: &GlobalArgs) -> Result<()> {
         ("state commitment", status.state_commitment),
         ("peers", status.peers.to_string()),
         (
+            "epoch",
+            format!(
+                "{} ({}), validators: {}",
+                status.epoch,
+                if status.validator {
+                    "this node validates"
+                } else {
+                    "this node follows"
+                },
+                status.validators.join(", ")
+            ),
+        ),
+        (
             "mempool",
             format!("{} txs, {} bytes", status.mempool.txs, status.mempool.bytes),
         ),

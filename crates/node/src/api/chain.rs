@@ -26,12 +26,27 @@ pub(crate) async fn status(State(ctx): State<Arc<ApiContext>>) -> Result<Json<St
     let genesis = ledger.genesis();
     let me = ctx.keys.current().identity_key();
     let orgs = query(ledger, |queries| Ok(queries.orgs()?)).await?;
-    let Some(org) = orgs.into_iter().find(|org| org.identity_key == me) else {
+    let Some(org) = orgs.iter().find(|org| org.identity_key == me) else {
         return Err(ApiError::internal(format!(
             "this node's key is not an organisation of the chain {}",
             genesis.chain_id
         )));
     };
+    let epoch = ledger.epochs().of(head.height.saturating_add(1));
+    let seats = ledger
+        .validator_sets()
+        .set(epoch)
+        .map(|set| set.iter().cloned().collect::<Vec<_>>())
+        .unwrap_or_default();
+    let validator = seats.contains(&me);
+    let validators = seats
+        .iter()
+        .map(|key| {
+            orgs.iter()
+                .find(|org| &org.identity_key == key)
+                .map_or_else(|| key.to_string(), |org| org.name.clone())
+        })
+        .collect();
     let (txs, bytes) = {
         let mempool = ledger.mempool();
         (mempool.len() as u64, mempool.bytes() as u64)
@@ -45,6 +60,9 @@ pub(crate) async fn status(State(ctx): State<Arc<ApiContext>>) -> Result<Json<St
         state_commitment: to_hex(&head.state_commitment),
         peers: (ctx.peers)() as u64,
         mempool: MempoolStatus { txs, bytes },
+        epoch,
+        validators,
+        validator,
     }))
 }
 

@@ -1,11 +1,12 @@
 //! Epochs (DESIGN §3.2): the chain is cut into epochs of `epoch_length` blocks, and consensus
 //! runs one simplex engine per epoch. [`orchestrator`] starts the engine of the next epoch on the
-//! boundary block and stops the last one; [`provider`] gives marshal and the engines each epoch's
-//! validators; [`consensus`] is the configuration of one epoch's engine.
+//! boundary block and stops the last one; [`sets`] holds each epoch's validators, [`provider`]
+//! gives marshal and the engines their schemes, and [`consensus`] configures one epoch's engine.
 
 pub mod consensus;
 pub mod orchestrator;
 pub mod provider;
+pub mod sets;
 
 use commonware_consensus::types::{Epoch, Epocher as _, FixedEpocher, Height};
 use commonware_utils::NZU64;

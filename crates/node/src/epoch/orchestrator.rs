@@ -38,7 +38,7 @@ use commonware_p2p::{
 use commonware_runtime::{
     Clock, Handle, Metrics, Spawner, Storage, telemetry::metrics::GaugeExt as _,
 };
-use commonware_utils::vec::NonEmptyVec;
+use commonware_utils::{Faults as _, N3f1, vec::NonEmptyVec};
 use custodia_protocol::Digest;
 use rand::CryptoRng as CryptoRngCore;
 use std::{
@@ -304,6 +304,9 @@ where
             resolver,
         );
         let _ = self.metrics.epoch.try_set(epoch);
+        self.metrics
+            .quorum
+            .set(i64::from(N3f1::quorum(scheme.participants().len())));
         info!(
             epoch,
             validator,

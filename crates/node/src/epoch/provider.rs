@@ -1,70 +1,23 @@
-//! Each epoch's validators, and the signing scheme consensus uses in it (DESIGN §3.2).
-//!
-//! [`ValidatorSets`] holds the validator sets in memory, by the epoch from which each applies,
-//! so that marshal's synchronous lookups never touch SQLite. [`EpochSchemes`] is the
+//! The signing scheme consensus uses in each epoch (DESIGN §3.2): [`EpochSchemes`] is the
 //! certificate provider marshal verifies finalizations with and the orchestrator takes each
 //! engine's scheme from: a signer where this node's key is in the epoch's set, a verifier where
 //! it is not.
 
+use super::sets::ValidatorSets;
 use crate::vote_gate::{GatedScheme, VoteGate};
 use commonware_consensus::types::Epoch;
 use commonware_cryptography::{
     Signer as _,
     certificate::{Provider, Scoped},
-    ed25519::{PrivateKey, PublicKey},
+    ed25519::PrivateKey,
 };
-use commonware_utils::ordered::Set;
 use std::{
     collections::BTreeMap,
-    sync::{
-        Arc, Mutex, RwLock,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex},
 };
 
 /// Schemes kept built, the most recent epochs' (a miss rebuilds one from its set).
 const CACHED_SCHEMES: usize = 8;
-
-/// The validator sets of a chain, by the epoch from which each applies, up to the last epoch
-/// whose set is final ([`Self::known_through`]).
-#[derive(Debug)]
-pub struct ValidatorSets {
-    changes: RwLock<BTreeMap<u64, Arc<Set<PublicKey>>>>,
-    known_through: AtomicU64,
-}
-
-impl ValidatorSets {
-    /// The sets of a chain whose validators are `genesis` from epoch 0 on, with sets known up
-    /// to `known_through`.
-    pub fn new(genesis: Set<PublicKey>, known_through: u64) -> Self {
-        Self {
-            changes: RwLock::new(BTreeMap::from([(0, Arc::new(genesis))])),
-            known_through: AtomicU64::new(known_through),
-        }
-    }
-
-    /// The set of `epoch`, or `None` beyond the epochs whose set is known.
-    pub fn set(&self, epoch: u64) -> Option<Arc<Set<PublicKey>>> {
-        if epoch > self.known_through() {
-            return None;
-        }
-        let changes = self.changes.read().unwrap_or_else(|p| p.into_inner());
-        changes
-            .range(..=epoch)
-            .next_back()
-            .map(|(_, set)| set.clone())
-    }
-
-    /// The last epoch whose set is known.
-    pub fn known_through(&self) -> u64 {
-        self.known_through.load(Ordering::SeqCst)
-    }
-
-    /// Records that the sets are known up to `epoch` (never lowers it).
-    pub fn know_through(&self, epoch: u64) {
-        self.known_through.fetch_max(epoch, Ordering::SeqCst);
-    }
-}
 
 /// The certificate provider of a node: each epoch's scheme over its validators, signing with
 /// this node's key behind its vote gate.
@@ -155,6 +108,7 @@ impl Provider for EpochSchemes {
 mod tests {
     use super::*;
     use commonware_cryptography::certificate::Scheme as _;
+    use commonware_utils::ordered::Set;
 
     fn keys(n: u64) -> Vec<PrivateKey> {
         (0..n).map(PrivateKey::from_seed).collect()
