@@ -16,6 +16,11 @@ fn consortium(cwd: &Path) {
 }
 
 fn genesis(cwd: &Path, orgs: &[&str]) -> common::Run {
+    genesis_with(cwd, orgs, &[])
+}
+
+/// [`genesis`] with `extra` flags after the `--org` files.
+fn genesis_with(cwd: &Path, orgs: &[&str], extra: &[&str]) -> common::Run {
     let mut args = vec![
         "genesis",
         "--chain-id",
@@ -26,6 +31,7 @@ fn genesis(cwd: &Path, orgs: &[&str]) -> common::Run {
     for org in orgs {
         args.extend(["--org", org]);
     }
+    args.extend(extra);
     custodia(cwd, &args)
 }
 
@@ -276,21 +282,7 @@ fn genesis_replaces_out_atomically_and_never_writes_through_a_link() {
 fn genesis_takes_the_epoch_length_and_max_validators_and_names_the_flag_of_a_bad_one() {
     let tmp = tempfile::tempdir().unwrap();
     consortium(tmp.path());
-    let mut args = vec![
-        "genesis",
-        "--chain-id",
-        "custodia-test",
-        "--out",
-        "genesis.toml",
-    ];
-    for org in ALL {
-        args.extend(["--org", org]);
-    }
-    let with = |extra: &[&str]| {
-        let mut all = args.clone();
-        all.extend(extra);
-        custodia(tmp.path(), &all)
-    };
+    let with = |extra: &[&str]| genesis_with(tmp.path(), &ALL, extra);
     with(&["--epoch-length", "200", "--max-validators", "7"]).ok();
     let text = std::fs::read_to_string(tmp.path().join("genesis.toml")).unwrap();
     let written = Genesis::from_toml(&text).unwrap();

@@ -8,7 +8,12 @@
 use crate::{
     application::Application,
     block::{ChainBlock, ChainBlockCfg},
-    epoch::{Epochs, consensus::EngineParts, orchestrator::Orchestrator, provider::EpochSchemes},
+    epoch::{
+        Epochs,
+        consensus::{ChainApplication, EngineParts},
+        orchestrator::Orchestrator,
+        provider::EpochSchemes,
+    },
     executor::Executor,
     gossip::Gossip,
     ledger::Ledger,
@@ -17,13 +22,11 @@ use crate::{
 };
 use commonware_broadcast::buffered;
 use commonware_consensus::{
-    Application as ConsensusApplication,
     marshal::{
         self,
         core::{Actor as Marshal, Mailbox as MarshalMailbox},
         standard::{Inline, Standard},
     },
-    simplex::types::Context,
     types::ViewDelta,
 };
 use commonware_cryptography::{
@@ -211,13 +214,7 @@ where
     P: Provider<PublicKey = PublicKey>,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
-    A: ConsensusApplication<
-            E,
-            Block = ChainBlock,
-            SigningScheme = Scheme,
-            Context = Context<Digest, PublicKey>,
-            Input = (),
-        > + Sync,
+    A: ChainApplication<E>,
 {
     let public_key = config.signer.public_key();
     if participants(&config.ledger).position(&public_key).is_none() {
@@ -240,13 +237,7 @@ where
     P: Provider<PublicKey = PublicKey>,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
-    A: ConsensusApplication<
-            E,
-            Block = ChainBlock,
-            SigningScheme = Scheme,
-            Context = Context<Digest, PublicKey>,
-            Input = (),
-        > + Sync,
+    A: ChainApplication<E>,
 {
     let Config {
         signer,

@@ -26,6 +26,30 @@ use custodia_protocol::Digest;
 use rand::CryptoRng as CryptoRngCore;
 use std::time::Duration;
 
+/// What consensus drives in every epoch: custodia's [`crate::application::Application`], or a
+/// test's (a Byzantine proposer), over chain blocks and the gated scheme.
+pub trait ChainApplication<E>:
+    ConsensusApplication<
+        E,
+        Block = ChainBlock,
+        SigningScheme = Scheme,
+        Context = Context<Digest, PublicKey>,
+        Input = (),
+    > + Sync
+{
+}
+
+impl<E, A> ChainApplication<E> for A where
+    A: ConsensusApplication<
+            E,
+            Block = ChainBlock,
+            SigningScheme = Scheme,
+            Context = Context<Digest, PublicKey>,
+            Input = (),
+        > + Sync
+{
+}
+
 /// The application every epoch's engine drives: one `Inline` cloned into each engine, so that it
 /// releases an epoch's state once a later epoch is active.
 pub type EpochApplication<E, A> = Inline<E, Scheme, A, ChainBlock, FixedEpocher>;
@@ -34,13 +58,7 @@ pub type EpochApplication<E, A> = Inline<E, Scheme, A, ChainBlock, FixedEpocher>
 pub struct EngineParts<E, A, B>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
-    A: ConsensusApplication<
-            E,
-            Block = ChainBlock,
-            SigningScheme = Scheme,
-            Context = Context<Digest, PublicKey>,
-            Input = (),
-        >,
+    A: ChainApplication<E>,
 {
     /// Proposes, verifies and reports (marshal behind it).
     pub application: EpochApplication<E, A>,
@@ -69,13 +87,7 @@ pub fn start<E, A, B, S, R>(
 ) -> Handle<()>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
-    A: ConsensusApplication<
-            E,
-            Block = ChainBlock,
-            SigningScheme = Scheme,
-            Context = Context<Digest, PublicKey>,
-            Input = (),
-        >,
+    A: ChainApplication<E>,
     B: Blocker<PublicKey = PublicKey>,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,

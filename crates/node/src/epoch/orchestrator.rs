@@ -13,7 +13,7 @@
 
 use super::{
     Epochs,
-    consensus::{self, EngineParts},
+    consensus::{self, ChainApplication, EngineParts},
     journal_partition,
     provider::EpochSchemes,
 };
@@ -25,9 +25,7 @@ use crate::{
     vote_gate::{GatedScheme as Scheme, VoteGate},
 };
 use commonware_consensus::{
-    Application as ConsensusApplication,
     marshal::{core::Mailbox as MarshalMailbox, standard::Standard},
-    simplex::types::Context,
     types::Height,
 };
 use commonware_cryptography::{Digestible as _, certificate::Scheme as _, ed25519::PublicKey};
@@ -55,13 +53,7 @@ const HINT_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Orchestrator<E, A, B>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
-    A: ConsensusApplication<
-            E,
-            Block = ChainBlock,
-            SigningScheme = Scheme,
-            Context = Context<Digest, PublicKey>,
-            Input = (),
-        >,
+    A: ChainApplication<E>,
 {
     /// The ledger whose applied height decides the epoch.
     pub ledger: Arc<Ledger>,
@@ -99,13 +91,7 @@ struct Muxes<S: Sender> {
 impl<E, A, B> Orchestrator<E, A, B>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
-    A: ConsensusApplication<
-            E,
-            Block = ChainBlock,
-            SigningScheme = Scheme,
-            Context = Context<Digest, PublicKey>,
-            Input = (),
-        > + Sync,
+    A: ChainApplication<E>,
     B: Blocker<PublicKey = PublicKey> + Sync,
 {
     /// Runs the orchestrator over the three consensus channels until the node stops; it ends
