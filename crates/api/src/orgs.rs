@@ -38,6 +38,13 @@ pub struct Org {
     pub status_reason: Option<String>,
     /// Every key it has had, oldest first, each with the height it took effect.
     pub keys: Vec<OrgKey>,
+    /// The first epoch it validates (DESIGN §3.2); absent for an organisation never seated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validator_from: Option<u64>,
+    /// Its last epoch as a validator, once a set without it is scheduled (it is leaving or
+    /// was removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validator_until: Option<u64>,
 }
 
 /// One key of an organisation's history.

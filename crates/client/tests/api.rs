@@ -588,6 +588,7 @@ async fn an_org_dir_written_by_the_node_config_leads_to_its_api() {
         approval: ApprovalPolicy::Manual,
         mempool: MempoolConfig::default(),
         api: Default::default(),
+        bootstrap_peers: Vec::new(),
     };
     std::fs::write(dir.path().join("config.toml"), config.to_toml()).unwrap();
     std::fs::write(dir.path().join("api.token"), format!("{TOKEN}\n")).unwrap();

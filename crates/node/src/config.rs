@@ -2,6 +2,7 @@
 //! to the directory of the config file, so an organisation directory can be moved whole.
 
 use crate::{api::ApiLimits, mempool::MempoolLimits};
+use commonware_cryptography::ed25519::PublicKey;
 use serde::{Deserialize, Serialize};
 use std::{
     net::SocketAddr,
@@ -13,26 +14,39 @@ use std::{
 pub const CONFIG_FILE: &str = "config.toml";
 /// Name of the API token file inside an organisation directory.
 pub const TOKEN_FILE: &str = "api.token";
-/// Name of the file, inside a node's data directory, that says its node has never voted
-/// (DESIGN §3.6). `custodia init` writes it; the node removes it once it applied a block.
+/// Name of the file, inside a node's data directory, that says its node has never voted with
+/// the identity key it names (DESIGN §3.6). `custodia init` writes it; the node removes it once
+/// it has applied a block of an epoch in which that key is a validator.
 pub const NEW_VALIDATOR_FILE: &str = "new-validator";
 
 const NEW_VALIDATOR_TEXT: &str = "\
-This data directory was made by `custodia init` and its node has not voted yet.
-The node removes this file once it has applied a block. Never create it by hand: a node
-that lost its consensus journal (consensus/custodia-simplex-*) and finds no such file waits
-until the chain is past every round it may have voted in before, and only then votes again.
+# This data directory was made by `custodia init`, and its node has not voted with this key.
+# The node removes this file once it has applied a block of an epoch in which the key is a
+# validator. Never create it by hand: a node that lost its consensus journal
+# (consensus/custodia-simplex-*) and finds no such file for its key waits until the chain is
+# past every round it may have voted in before, and only then votes again.
 ";
 
-/// Writes the [`NEW_VALIDATOR_FILE`] of a data directory that `custodia init` just made.
-pub fn mark_new_validator(data_dir: &Path) -> std::io::Result<()> {
+/// Writes the [`NEW_VALIDATOR_FILE`] of a data directory that `custodia init` just made for
+/// `key`.
+pub fn mark_new_validator(data_dir: &Path, key: &PublicKey) -> std::io::Result<()> {
     std::fs::create_dir_all(data_dir)?;
     write_atomically(
         &data_dir.join(NEW_VALIDATOR_FILE),
-        NEW_VALIDATOR_TEXT.as_bytes(),
+        format!("{NEW_VALIDATOR_TEXT}identity_key = \"{key}\"\n").as_bytes(),
         0o644,
         IfExists::Replace,
     )
+}
+
+/// Whether the data directory's [`NEW_VALIDATOR_FILE`] says `key` never voted: the file exists
+/// and names `key` (a marker naming another key, or none, says nothing of this one).
+pub fn is_new_validator(data_dir: &Path, key: &PublicKey) -> bool {
+    let Ok(text) = std::fs::read_to_string(data_dir.join(NEW_VALIDATOR_FILE)) else {
+        return false;
+    };
+    let named = format!("identity_key = \"{key}\"");
+    text.lines().any(|line| line.trim() == named)
 }
 
 /// What [`write_atomically`] does when the path names a file already.
@@ -208,6 +222,45 @@ pub struct NodeConfig {
     /// The API's bounds (written only when they differ from the defaults).
     #[serde(default, skip_serializing_if = "ApiConfig::is_default")]
     pub api: ApiConfig,
+    /// Nodes to dial while this node's own state knows no validator it can reach: a node of an
+    /// organisation admitted after the genesis, started with the genesis file alone, syncs
+    /// through them (`[[bootstrap_peers]]`; DESIGN §3.3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bootstrap_peers: Vec<BootstrapPeerConfig>,
+}
+
+/// One `[[bootstrap_peers]]` entry: a peer's identity key (hex, as in its `org.pub.toml`) and
+/// the address it listens on for p2p.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapPeerConfig {
+    /// The peer's identity key, hex.
+    pub identity_key: String,
+    /// Its p2p address, `IP:PORT`.
+    pub p2p: SocketAddr,
+}
+
+impl NodeConfig {
+    /// The bootstrap peers, or which entry is wrong.
+    pub fn bootstrap(&self) -> Result<Vec<crate::epoch::peers::BootstrapPeer>, String> {
+        self.bootstrap_peers
+            .iter()
+            .enumerate()
+            .map(|(i, peer)| {
+                let key = custodia_protocol::keys::identity_key_from_hex(&peer.identity_key)
+                    .ok_or_else(|| {
+                        format!(
+                            "bootstrap_peers[{i}].identity_key is not an identity key (64 hex \
+                             digits): copy identity_key from the peer's org.pub.toml"
+                        )
+                    })?;
+                Ok(crate::epoch::peers::BootstrapPeer {
+                    key,
+                    addr: peer.p2p,
+                })
+            })
+            .collect()
+    }
 }
 
 /// The API's bounds in the config file (`[api]`; DESIGN §7.10).
@@ -414,6 +467,7 @@ mod tests {
             approval: ApprovalPolicy::Manual,
             mempool: MempoolConfig::default(),
             api: ApiConfig::default(),
+            bootstrap_peers: Vec::new(),
         };
         let path = dir.path().join(CONFIG_FILE);
         std::fs::write(&path, config.to_toml()).unwrap();

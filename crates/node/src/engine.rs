@@ -12,6 +12,7 @@ use crate::{
         Epochs,
         consensus::{ChainApplication, EngineParts},
         orchestrator::Orchestrator,
+        peers::BootstrapPeer,
         provider::EpochSchemes,
     },
     executor::Executor,
@@ -34,11 +35,11 @@ use commonware_cryptography::{
     certificate::Verifier as _,
     ed25519::{PrivateKey, PublicKey},
 };
-use commonware_p2p::{Blocker, Provider, Receiver, Sender};
+use commonware_p2p::{AddressableManager, Blocker, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::archive::immutable;
-use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
+use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
 use custodia_protocol::Digest;
 use rand::CryptoRng as CryptoRngCore;
 use std::{
@@ -121,15 +122,17 @@ pub struct Channels<S, R> {
 }
 
 /// What the engine needs besides the network.
-pub struct Config<B, P> {
+pub struct Config<B, M> {
     /// The organisation's identity key (signs votes, authenticates p2p).
     pub signer: PrivateKey,
     /// The node's ledger.
     pub ledger: Arc<Ledger>,
     /// Blocks misbehaving peers.
     pub blocker: B,
-    /// The peer sets.
-    pub peer_provider: P,
+    /// The network's peer sets: the engine tracks each epoch's.
+    pub peer_manager: M,
+    /// Peers to dial while this node is in no validator set (DESIGN §3.3).
+    pub bootstrap: Vec<BootstrapPeer>,
     /// Prefix of every storage partition of this node.
     pub partition_prefix: String,
     /// Timeouts.
@@ -142,29 +145,15 @@ pub struct Config<B, P> {
     pub vote_gate: Arc<VoteGate>,
 }
 
-/// Why the engine cannot start.
+/// Why the engine stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// The signer is not a validator of the chain.
-    #[error("this node's key {0} is not an organisation of the genesis")]
-    NotValidator(String),
     /// A storage archive failed to open.
     #[error("cannot open the {0}")]
     Archive(String),
     /// A part of the engine stopped, so the node cannot go on.
     #[error("{0}")]
     Stopped(String),
-}
-
-/// The validators: every organisation of the genesis, by identity key.
-pub fn participants(ledger: &Ledger) -> Set<PublicKey> {
-    Set::from_iter_dedup(
-        ledger
-            .genesis()
-            .orgs
-            .iter()
-            .map(|org| org.identity_key.clone()),
-    )
 }
 
 /// The largest p2p message any channel carries, for a chain with `ledger`'s parameters: sized
@@ -185,15 +174,15 @@ pub fn max_message_size(ledger: &Ledger) -> u32 {
 }
 
 /// Starts the whole node under one task: aborting the returned handle stops every part.
-pub fn start<E, B, P, S, R>(
+pub fn start<E, B, M, S, R>(
     context: E,
-    config: Config<B, P>,
+    config: Config<B, M>,
     channels: Channels<S, R>,
-) -> Result<Handle<Result<(), EngineError>>, EngineError>
+) -> Handle<Result<(), EngineError>>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
     B: Blocker<PublicKey = PublicKey> + Sync,
-    P: Provider<PublicKey = PublicKey>,
+    M: AddressableManager<PublicKey = PublicKey> + Sync,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
 {
@@ -202,39 +191,35 @@ where
 }
 
 /// [`start`] with another application (tests use it to run a Byzantine proposer).
-pub fn start_with<E, B, P, S, R, A>(
+pub fn start_with<E, B, M, S, R, A>(
     context: E,
-    config: Config<B, P>,
+    config: Config<B, M>,
     channels: Channels<S, R>,
     application: A,
-) -> Result<Handle<Result<(), EngineError>>, EngineError>
+) -> Handle<Result<(), EngineError>>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
     B: Blocker<PublicKey = PublicKey> + Sync,
-    P: Provider<PublicKey = PublicKey>,
+    M: AddressableManager<PublicKey = PublicKey> + Sync,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
     A: ChainApplication<E>,
 {
-    let public_key = config.signer.public_key();
-    if participants(&config.ledger).position(&public_key).is_none() {
-        return Err(EngineError::NotValidator(public_key.to_string()));
-    }
-    Ok(context
+    context
         .child("engine")
-        .spawn(move |context| run(context, config, channels, application)))
+        .spawn(move |context| run(context, config, channels, application))
 }
 
-async fn run<E, B, P, S, R, A>(
+async fn run<E, B, M, S, R, A>(
     context: E,
-    config: Config<B, P>,
+    config: Config<B, M>,
     channels: Channels<S, R>,
     application: A,
 ) -> Result<(), EngineError>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
     B: Blocker<PublicKey = PublicKey> + Sync,
-    P: Provider<PublicKey = PublicKey>,
+    M: AddressableManager<PublicKey = PublicKey> + Sync,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
     A: ChainApplication<E>,
@@ -243,7 +228,8 @@ where
         signer,
         ledger,
         blocker,
-        peer_provider,
+        peer_manager,
+        bootstrap,
         partition_prefix,
         timing,
         new_validator,
@@ -323,7 +309,7 @@ where
         context.child("backfill"),
         marshal::resolver::p2p::Config {
             public_key: public_key.clone(),
-            peer_provider: peer_provider.clone(),
+            peer_provider: peer_manager.clone(),
             blocker: blocker.clone(),
             mailbox_size: MAILBOX_SIZE,
             fetch_timeout: NZDuration!(Duration::from_secs(2)),
@@ -342,7 +328,7 @@ where
             deque_size: 16,
             priority: false,
             codec_config: block_cfg,
-            peer_provider: peer_provider.clone(),
+            peer_provider: peer_manager.clone(),
             strategy: Sequential,
         },
     );
@@ -388,6 +374,9 @@ where
         new_validator,
         vote_gate,
         metrics,
+        manager: peer_manager,
+        me: public_key.clone(),
+        bootstrap,
     }
     .start(
         context.child("orchestrator"),

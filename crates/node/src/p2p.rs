@@ -1,21 +1,17 @@
-//! The authenticated p2p network of a real node (DESIGN §3.3): commonware's `lookup` network
-//! with the peers and addresses of the genesis. A connection from a key outside the genesis
-//! fails its handshake.
+//! The authenticated p2p network of a real node (DESIGN §3.3): commonware's `lookup` network,
+//! whose peer sets the orchestrator tracks per epoch ([`crate::epoch::peers`]). A connection
+//! from a key in no tracked set fails its handshake.
 
-use crate::{engine, ledger::Ledger};
-use anyhow::{Context as _, Result, anyhow};
-use commonware_cryptography::{
-    ChaCha20Poly1305, Signer as _, ed25519::PrivateKey, ed25519::PublicKey,
-};
-use commonware_p2p::{Address, authenticated::lookup};
+use crate::{engine, epoch::peers, ledger::Ledger};
+use commonware_cryptography::{ChaCha20Poly1305, ed25519::PrivateKey};
+use commonware_p2p::authenticated::lookup;
 use commonware_runtime::Quota;
 use commonware_stream::{
     SakeCups,
     cups::{self, Cups},
     sake::{self, Sake},
 };
-use commonware_utils::{NZU32, NZUsize, ordered::Map};
-use custodia_protocol::Genesis;
+use commonware_utils::{NZU32, NZUsize};
 use std::{net::SocketAddr, num::NonZeroUsize, time::Duration};
 
 /// Namespace of p2p handshakes (DESIGN §3.3, §3.8).
@@ -33,6 +29,15 @@ pub const QUOTA_CONSENSUS: Quota = Quota::per_second(NZU32!(1_000));
 pub const QUOTA_BLOCKS: Quota = Quota::per_second(NZU32!(256));
 /// Gossip batches per second each peer may send (one per 20 ms is the gossip's pace).
 pub const QUOTA_MEMPOOL: Quota = Quota::per_second(NZU32!(256));
+
+/// The quota of p2p channel `channel` ([`engine::channel`]).
+pub fn quota(channel: u64) -> Quota {
+    match channel {
+        engine::channel::BROADCAST => QUOTA_BLOCKS,
+        engine::channel::MEMPOOL => QUOTA_MEMPOOL,
+        _ => QUOTA_CONSENSUS,
+    }
+}
 
 /// How long a peer blocked for a fault no honest node makes stays disconnected (its next fault
 /// blocks it again). Short enough that a peer blocked by a bug in this software comes back
@@ -53,52 +58,41 @@ pub fn handshake(signer: PrivateKey) -> SakeCups<PrivateKey, ChaCha20Poly1305> {
     )
 }
 
-/// The network configuration of a node listening on `listen`.
+/// How many peer sets p2p keeps: the current epoch's and the last one's, so that a validator
+/// removed at a boundary is disconnected one epoch after its last (DESIGN §3.3).
+pub const TRACKED_PEER_SETS: NonZeroUsize = NZUsize!(2);
+
+/// The network configuration of a node listening on `listen`, with `bootstrap` bootstrap peers.
 pub fn config(
     signer: PrivateKey,
     listen: SocketAddr,
     ledger: &Ledger,
     allow_private_ips: bool,
+    bootstrap: usize,
 ) -> lookup::Config<SakeCups<PrivateKey, ChaCha20Poly1305>> {
-    let me = signer.public_key();
-    let participants = engine::participants(ledger);
     let mut config = lookup::Config::recommended(
         handshake(signer),
         P2P_NAMESPACE,
         listen,
-        // Every organisation, plus this node if (wrongly) it is not one of them.
-        NonZeroUsize::new(participants.len() + usize::from(participants.position(&me).is_none()))
-            .unwrap_or(NZUsize!(1)),
+        NonZeroUsize::new(peers::max_peers_per_set(
+            ledger.params().max_validators,
+            bootstrap,
+        ))
+        .unwrap_or(NZUsize!(1)),
         engine::max_message_size(ledger),
         NZUsize!(4_096),
     );
     config.allow_private_ips = allow_private_ips;
     config.block_duration = BLOCK_DURATION;
-    // One peer set, fixed by the genesis (sizes the per-channel queues: see the quotas).
-    config.tracked_peer_sets = NZUsize!(1);
+    // The sets of two epochs (they size the per-channel queues: see the quotas).
+    config.tracked_peer_sets = TRACKED_PEER_SETS;
     // A restarted peer should be dialled again within seconds, not a minute.
     config.peer_connection_cooldown = Duration::from_secs(2);
     config.dial_frequency = Duration::from_millis(500);
     config.ping_frequency = Duration::from_secs(10);
-    // Peers are fixed by the genesis and may share an IP (a devnet shares 127.0.0.1): the
+    // Peers are few, known from the state, and may share an IP (a devnet shares 127.0.0.1): the
     // recommended one handshake per IP every 5 s would delay their (re)connections.
     config.allowed_handshake_rate_per_ip = Quota::per_second(NZU32!(16));
     config.allowed_handshake_rate_per_subnet = Quota::per_second(NZU32!(128));
     config
-}
-
-/// Every organisation's identity key and p2p address, from the genesis.
-pub fn peers(genesis: &Genesis) -> Result<Map<PublicKey, Address>> {
-    let peers = genesis
-        .orgs
-        .iter()
-        .map(|org| {
-            let addr: SocketAddr = org
-                .p2p
-                .parse()
-                .with_context(|| format!("genesis p2p address of {} is not IP:PORT", org.name))?;
-            Ok((org.identity_key.clone(), Address::Symmetric(addr)))
-        })
-        .collect::<Result<Vec<(PublicKey, Address)>>>()?;
-    Map::try_from(peers).map_err(|_| anyhow!("the genesis lists an identity key twice"))
 }

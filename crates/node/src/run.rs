@@ -5,8 +5,9 @@
 use crate::{
     Keyring,
     api::{self, ApiContext},
-    config::{ApiTransport, NEW_VALIDATOR_FILE, NodeConfig},
+    config::{ApiTransport, NEW_VALIDATOR_FILE, NodeConfig, is_new_validator},
     engine::{self, Channels, Timing, channel},
+    epoch::peers::BootstrapPeer,
     ledger::Ledger,
     p2p,
     vote_gate::VoteGate,
@@ -14,7 +15,7 @@ use crate::{
 };
 use anyhow::{Context as _, Result, anyhow, bail};
 use axum_server::tls_rustls::RustlsConfig;
-use commonware_p2p::{AddressableManager as _, authenticated::lookup};
+use commonware_p2p::authenticated::lookup;
 use commonware_runtime::{
     Metrics as _, Runner as _, Spawner as _, Supervisor as _, telemetry::metrics::GaugeExt as _,
     tokio,
@@ -26,6 +27,7 @@ use tracing::{error, info};
 /// Everything a node needs, read and checked before anything starts.
 pub struct Prepared {
     config: NodeConfig,
+    bootstrap: Vec<BootstrapPeer>,
     genesis: Genesis,
     keys: OrgKeys,
     token: String,
@@ -59,15 +61,11 @@ pub fn prepare(config_path: &Path) -> Result<Prepared> {
     check_private(&config.key, "key")?;
     let keys = OrgKeys::from_toml(&read(&config.key, "key")?)
         .map_err(|err| anyhow!("{}: {err}", config.key.display()))?;
-    let Some(org) = genesis.org(&keys.identity_key()) else {
-        bail!(
-            "the identity key in {} is not an organisation of the genesis {}: \
-             check that this directory's org.key is the one whose org.pub.toml went into the genesis",
-            config.key.display(),
-            config.genesis.display()
-        );
-    };
-    if org.name != config.org {
+    // A key the genesis names must be under the config's name; a key it does not name may be
+    // an organisation admitted later, which the state tells once the node opens it (`run`).
+    if let Some(org) = genesis.org(&keys.identity_key())
+        && org.name != config.org
+    {
         bail!(
             "{} says org = \"{}\", but its key belongs to \"{}\" in the genesis: fix `org` in the config",
             config_path.display(),
@@ -75,6 +73,9 @@ pub fn prepare(config_path: &Path) -> Result<Prepared> {
             org.name
         );
     }
+    let bootstrap = config
+        .bootstrap()
+        .map_err(|err| anyhow!("{}: {err}", config_path.display()))?;
     check_private(&config.api_token_file, "API token")?;
     let token = read(&config.api_token_file, "API token")?
         .trim()
@@ -92,6 +93,7 @@ pub fn prepare(config_path: &Path) -> Result<Prepared> {
     let tls = api_tls(&config, config_path)?;
     Ok(Prepared {
         config,
+        bootstrap,
         genesis,
         keys,
         token,
@@ -157,6 +159,7 @@ fn read(path: &Path, what: &str) -> Result<String> {
 pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
     let Prepared {
         config,
+        bootstrap,
         genesis,
         keys,
         token,
@@ -187,6 +190,7 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
         config.mempool_limits(),
     )
     .with_context(|| format!("cannot open the state {}", state_path.display()))?;
+    check_organisation(&ledger, &config, &keys)?;
     let api_listener = std::net::TcpListener::bind(config.api_listen).with_context(|| {
         format!(
             "cannot bind the API address {}: is another node running?",
@@ -196,9 +200,14 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
     api_listener.set_nonblocking(true)?;
     crate::ports::check_listen(config.p2p_listen, "p2p")?;
 
-    let peers = p2p::peers(&genesis)?;
     let new_validator_file = config.data_dir.join(NEW_VALIDATOR_FILE);
-    let new_validator = new_validator_file.exists();
+    let new_validator = is_new_validator(&config.data_dir, &keys.identity_key());
+    if !new_validator && new_validator_file.exists() {
+        tracing::warn!(
+            file = %new_validator_file.display(),
+            "the new-validator file names another identity key than this node's: it is ignored"
+        );
+    }
 
     let runtime = tokio::Runner::new(
         tokio::Config::new()
@@ -208,46 +217,42 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
     );
     runtime.start(|context| async move {
         let signer = keys.identity.clone();
+        let identity_key = keys.identity_key();
         let keys = Arc::new(Keyring::new(keys, config.key.clone()));
         let network_config = p2p::config(
             signer.clone(),
             config.p2p_listen,
             &ledger,
             config.allow_private_ips,
+            bootstrap.len(),
         );
-        let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), network_config);
-        oracle.track(0, peers);
+        let (mut network, oracle) = lookup::Network::new(context.child("p2p"), network_config);
         let channels = Channels {
-            votes: network.register(channel::VOTES, p2p::QUOTA_CONSENSUS),
-            certificates: network.register(channel::CERTIFICATES, p2p::QUOTA_CONSENSUS),
-            resolver: network.register(channel::RESOLVER, p2p::QUOTA_CONSENSUS),
-            broadcast: network.register(channel::BROADCAST, p2p::QUOTA_BLOCKS),
-            backfill: network.register(channel::BACKFILL, p2p::QUOTA_CONSENSUS),
-            mempool: network.register(channel::MEMPOOL, p2p::QUOTA_MEMPOOL),
+            votes: network.register(channel::VOTES, p2p::quota(channel::VOTES)),
+            certificates: network
+                .register(channel::CERTIFICATES, p2p::quota(channel::CERTIFICATES)),
+            resolver: network.register(channel::RESOLVER, p2p::quota(channel::RESOLVER)),
+            broadcast: network.register(channel::BROADCAST, p2p::quota(channel::BROADCAST)),
+            backfill: network.register(channel::BACKFILL, p2p::quota(channel::BACKFILL)),
+            mempool: network.register(channel::MEMPOOL, p2p::quota(channel::MEMPOOL)),
         };
         let network = network.start();
 
-        let engine = match engine::start(
+        let engine = engine::start(
             context.child("node"),
             engine::Config {
                 signer,
                 ledger: ledger.clone(),
                 blocker: oracle.clone(),
-                peer_provider: oracle,
+                peer_manager: oracle,
+                bootstrap,
                 partition_prefix: "custodia".into(),
                 timing: Timing::default(),
                 new_validator,
                 vote_gate: VoteGate::open(),
             },
             channels,
-        ) {
-            Ok(engine) => engine,
-            Err(err) => {
-                error!(%err, "cannot start the engine");
-                context.stop(1, None).await.ok();
-                return Err(anyhow!("cannot start the engine: {err}"));
-            }
-        };
+        );
 
         let workers = workers::start(
             context.child("workers"),
@@ -257,7 +262,7 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
         );
 
         if new_validator {
-            forget_new_validator(&ledger, new_validator_file);
+            forget_new_validator(&ledger, identity_key, new_validator_file);
         }
 
         let metrics_context = context.child("metrics");
@@ -341,6 +346,41 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
     })
 }
 
+/// Checks the config's organisation against the state: the keyring's key must be the one the
+/// chain knows the organisation by. A key the state does not know is an organisation still to
+/// be admitted (or admitted in blocks this node has not applied yet): the node follows the chain.
+fn check_organisation(ledger: &Ledger, config: &NodeConfig, keys: &OrgKeys) -> Result<()> {
+    let orgs = ledger
+        .query(|queries| Ok(queries.orgs()?))
+        .context("cannot read the organisations of the state")?;
+    let key = keys.identity_key();
+    if let Some(org) = orgs.iter().find(|org| org.identity_key == key) {
+        if org.name != config.org {
+            bail!(
+                "the config says org = \"{}\", but its key belongs to \"{}\" on the chain: fix `org` in the config",
+                config.org,
+                org.name
+            );
+        }
+        return Ok(());
+    }
+    if let Some(org) = orgs.iter().find(|org| org.name == config.org) {
+        bail!(
+            "the chain knows \"{}\" by another identity key than the one in {}: check that this \
+             directory's org.key is the one whose org.pub.toml went into the genesis or the \
+             proposal that admitted the organisation",
+            org.name,
+            config.key.display()
+        );
+    }
+    info!(
+        org = %config.org,
+        "this organisation is not on the chain yet, as far as this node has applied it: the node \
+         follows the chain, and validates from the first epoch after its admission takes effect"
+    );
+    Ok(())
+}
+
 /// What a part of the node that ended says (none ends while the node runs).
 fn stopped(name: &str, ended: Result<(), commonware_runtime::Error>) -> String {
     match ended {
@@ -349,14 +389,27 @@ fn stopped(name: &str, ended: Result<(), commonware_runtime::Error>) -> String {
     }
 }
 
-/// Removes the data directory's [`NEW_VALIDATOR_FILE`] once this run applied a block: by then
-/// the node has a consensus journal of its own, and a later loss of it must close the vote gate.
-fn forget_new_validator(ledger: &Ledger, file: std::path::PathBuf) {
+/// Removes the data directory's [`NEW_VALIDATOR_FILE`] once this run applied a block of an
+/// epoch in which `key` is a validator: by then the node runs that epoch's engine with its key
+/// and keeps a consensus journal, and a later loss of it must close the vote gate. A node that
+/// follows the chain before its organisation validates keeps the file meanwhile.
+fn forget_new_validator(
+    ledger: &Arc<Ledger>,
+    key: commonware_cryptography::ed25519::PublicKey,
+    file: std::path::PathBuf,
+) {
     let mut head = ledger.watch_head();
     let started = head.borrow().height;
+    let ledger = ledger.clone();
     ::tokio::spawn(async move {
         while head.changed().await.is_ok() {
-            if head.borrow().height > started {
+            let height = head.borrow().height;
+            let epoch = ledger.epochs().of(height);
+            let validates = ledger
+                .validator_sets()
+                .set(epoch)
+                .is_some_and(|set| set.position(&key).is_some());
+            if height > started && validates {
                 if let Err(err) = std::fs::remove_file(&file) {
                     error!(%err, file = %file.display(), "cannot remove the new-validator file");
                 }
@@ -432,6 +485,7 @@ mod tests {
             approval: ApprovalPolicy::Manual,
             mempool: MempoolConfig::default(),
             api: Default::default(),
+            bootstrap_peers: Vec::new(),
         };
         let write = |name: &str, text: &str, mode: u32| {
             let path = dir.join(name);

@@ -81,12 +81,15 @@ fn run(seed: u64, actor: Actor) {
         assert_eq!(consortium.keys[FAULTY].identity.public_key(), keys[FAULTY]);
         let control = oracle.control(keys[FAULTY].clone());
         let votes = control
-            .register(engine::channel::VOTES, QUOTA)
+            .register(engine::channel::VOTES, custodia_node::p2p::QUOTA_CONSENSUS)
             .await
             .expect("votes channel");
         let votes = epoch_zero(&context, "votes_mux", votes).await;
         let certificates = control
-            .register(engine::channel::CERTIFICATES, QUOTA)
+            .register(
+                engine::channel::CERTIFICATES,
+                custodia_node::p2p::QUOTA_CONSENSUS,
+            )
             .await
             .expect("certificates channel");
         let certificates = epoch_zero(&context, "certificates_mux", certificates).await;

@@ -192,7 +192,7 @@ fn a_validator_crashed_across_a_boundary_restarts_catches_up_and_votes_again() {
     });
 }
 
-/// `body` signed by org `index`, submitted to its own node.
+/// `body` signed by org `index`, submitted to its own node (`nodes[index]`).
 fn send(consortium: &Consortium, nodes: &[SimNode], index: usize, body: Body) {
     let ledger = &nodes[index].ledger;
     let tx = Tx::sign(
@@ -298,9 +298,23 @@ fn a_removed_validator_stops_signing_from_its_effect_epoch_and_the_chain_goes_on
                     "stood still {still:?} at {h}"
                 );
             }
-            wait_applied_everywhere(&context, &nodes, &ids, Duration::from_secs(60), "records")
-                .await;
+            let (continuing, removed) = nodes.split_at(REMOVED);
+            wait_applied_everywhere(
+                &context,
+                continuing,
+                &ids,
+                Duration::from_secs(60),
+                "records",
+            )
+            .await;
             assert_applied_ok(&nodes[0].ledger, &ids);
+            // No tracked peer set holds the removed node once the others are in the epoch after
+            // its first one out: it is disconnected, and gets no block of that epoch.
+            let stuck = height(&removed[0]);
+            assert!(
+                stuck <= epochs().last(effect) + 16,
+                "the removed node applied up to {stuck}, past the end of epoch {effect}"
+            );
             let membership =
                 nodes[0].ledger.state().queries().orgs().expect("orgs")[REMOVED].membership;
             assert_eq!(membership, Membership::Removed);

@@ -257,7 +257,12 @@ async fn start_equivocator(
         channel::BACKFILL,
         channel::MEMPOOL,
     ] {
-        registered.push(control.register(ch, QUOTA).await.expect("register channel"));
+        registered.push(
+            control
+                .register(ch, custodia_node::p2p::quota(ch))
+                .await
+                .expect("register channel"),
+        );
     }
     let participants = commonware_utils::ordered::Set::from_iter_dedup(consortium.public_keys());
     let fork = Arc::new(Fork {
@@ -301,7 +306,8 @@ async fn start_equivocator(
             signer: keys.identity.clone(),
             ledger: ledger.clone(),
             blocker: control,
-            peer_provider: oracle.manager(),
+            peer_manager: oracle.socket_manager(),
+            bootstrap: Vec::new(),
             partition_prefix: "byzantine".to_string(),
             timing: Timing::default(),
             new_validator: true,
@@ -312,8 +318,7 @@ async fn start_equivocator(
             honest: Application::new(ledger.clone()),
             fork: fork.clone(),
         },
-    )
-    .expect("start engine");
+    );
     let node = SimNode {
         keys: Arc::new(custodia_node::Keyring::in_memory(
             consortium.keys[BYZANTINE].clone(),

@@ -171,7 +171,10 @@ fn run(seed: u64, flood: Flood) {
         let (message, txs_per_message) = message(&consortium, flood);
         let (mut sender, _receiver) = oracle
             .control(keys[FLOODER].clone())
-            .register(custodia_node::engine::channel::MEMPOOL, QUOTA)
+            .register(
+                custodia_node::engine::channel::MEMPOOL,
+                custodia_node::p2p::QUOTA_MEMPOOL,
+            )
             .await
             .expect("register the flooder's channel");
         let message = bytes::Bytes::from(message);

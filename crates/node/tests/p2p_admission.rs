@@ -1,12 +1,13 @@
 //! The real p2p network (authenticated `lookup` over TCP on 127.0.0.1) admits the keys of the
-//! genesis and refuses any other: a handshake from a key outside the genesis fails, the same
-//! handshake from an organisation's key succeeds.
+//! peer set a node tracks for its epoch (here the genesis organisations of epoch 0) and refuses
+//! any other: a handshake from a key outside the set fails, the same handshake from an
+//! organisation's key succeeds.
 
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use commonware_p2p::{AddressableManager as _, authenticated::lookup};
 use commonware_runtime::{Clock as _, Network as _, Runner as _, Supervisor as _, tokio};
 use commonware_stream::Upgrader as _;
-use custodia_node::{Ledger, MempoolLimits, engine, p2p};
+use custodia_node::{Ledger, MempoolLimits, engine, epoch::peers, p2p};
 use custodia_protocol::{
     Params,
     testing::{consortium_keys, genesis_of},
@@ -25,15 +26,18 @@ fn a_handshake_from_a_key_outside_the_genesis_is_refused() {
         org.p2p = format!("127.0.0.1:{}", free_port());
     }
     let listen: SocketAddr = genesis.orgs[0].p2p.parse().unwrap();
-    let ledger = Ledger::open(genesis.clone(), None, MempoolLimits::default()).unwrap();
+    let ledger = Ledger::open(genesis, None, MempoolLimits::default()).unwrap();
     let storage = tempfile::tempdir().unwrap();
     let runner = tokio::Runner::new(tokio::Config::new().with_storage_directory(storage.path()));
     runner.start(|context| async move {
         let supervisor = keys[0].identity.clone();
-        let config = p2p::config(supervisor.clone(), listen, &ledger, true);
+        let config = p2p::config(supervisor.clone(), listen, &ledger, true, 0);
         let max_message = config.max_message_size;
         let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), config);
-        oracle.track(0, p2p::peers(&genesis).unwrap());
+        let set = peers::peer_set(&ledger, 0, &supervisor.public_key(), &[]).expect("epoch 0");
+        assert_eq!(set.primary.len(), 4);
+        assert!(set.secondary.is_empty());
+        oracle.track(0, set);
         let _channel = network.register(engine::channel::MEMPOOL, p2p::QUOTA_MEMPOOL);
         let _network = network.start();
         context.sleep(Duration::from_millis(500)).await;

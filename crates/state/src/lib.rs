@@ -35,3 +35,4 @@ pub use receipt::{Code, Receipt, Rejection, receipts_digest};
 pub use schema::{SCHEMA, SCHEMA_VERSION};
 pub use state::{State, StateReader};
 pub use status::{RecordStatus, RequestStatus};
+pub use validators::ValidatorEpochs;

@@ -10,6 +10,7 @@ use crate::{
 use commonware_utils::{Faults as _, N3f1};
 use custodia_protocol::{Genesis, IdentityKey, OrgId};
 use rusqlite::{Connection, params};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One seat of a validator set: the organisation and the identity key it votes with.
 pub(crate) type Seat = (OrgId, IdentityKey);
@@ -136,6 +137,48 @@ impl Queries<'_> {
         }
         Ok(changes)
     }
+
+    /// The epochs each organisation validates, from the sets the chain has had or scheduled:
+    /// its first epoch and, once a later set leaves it out, its last. An organisation removed
+    /// is never seated again (DESIGN §4.10), so one range is all there is; one never seated
+    /// has no entry.
+    pub fn validator_epochs(&self) -> rusqlite::Result<BTreeMap<OrgId, ValidatorEpochs>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT from_epoch, org FROM validator_sets ORDER BY from_epoch")?;
+        let mut sets: BTreeMap<u64, BTreeSet<OrgId>> = BTreeMap::new();
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let from = u64::try_from(row.get::<_, i64>(0)?)
+                .map_err(|_| crate::orgs::corrupt("validator_sets.from_epoch"))?;
+            let org = org_from_sql(row.get(1)?, "validator_sets.org")?;
+            sets.entry(from).or_default().insert(org);
+        }
+        let mut epochs: BTreeMap<OrgId, ValidatorEpochs> = BTreeMap::new();
+        for (from, orgs) in &sets {
+            for org in orgs {
+                epochs.entry(*org).or_insert(ValidatorEpochs {
+                    from: *from,
+                    until: None,
+                });
+            }
+            for (org, range) in epochs.iter_mut() {
+                if range.until.is_none() && !orgs.contains(org) {
+                    range.until = Some(from.saturating_sub(1));
+                }
+            }
+        }
+        Ok(epochs)
+    }
+}
+
+/// The epochs one organisation validates ([`Queries::validator_epochs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidatorEpochs {
+    /// Its first epoch.
+    pub from: u64,
+    /// Its last epoch, once a set without it is scheduled.
+    pub until: Option<u64>,
 }
 
 #[cfg(test)]

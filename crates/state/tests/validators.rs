@@ -374,6 +374,19 @@ fn validators_of_each_epoch_follow_several_changes() {
         .map(|(from, _)| *from)
         .collect();
     assert_eq!(from, [0, 2, 4, 7]);
+
+    // Each organisation's epochs, as `GET /v1/orgs` shows them.
+    let epochs = c.state.queries().validator_epochs().unwrap();
+    let orgs = c.state.queries().orgs().unwrap();
+    let of = |name: &str| {
+        let org = orgs.iter().find(|o| o.name == name).expect("org");
+        epochs.get(&org.id).map(|e| (e.from, e.until))
+    };
+    assert_eq!(of("supervisor"), Some((0, None)));
+    assert_eq!(of("member-c"), Some((0, Some(3))));
+    assert_eq!(of("member-d"), Some((2, None)));
+    assert_eq!(of("member-e"), Some((7, None)));
+    assert_eq!(epochs.len(), 6);
 }
 
 /// The rules are checked again at enactment. With one change at a time the set cannot change

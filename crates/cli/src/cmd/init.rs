@@ -159,6 +159,7 @@ pub fn create_org(
         approval: ApprovalPolicy::Manual,
         mempool: MempoolConfig::default(),
         api: Default::default(),
+        bootstrap_peers: Vec::new(),
     };
     config
         .api_transport()
@@ -183,7 +184,7 @@ pub fn create_org(
     let written = files::replace_public(&dir.join(PUB_FILE), &public_text)
         .and_then(|()| files::replace_public(&dir.join(CONFIG_FILE), &config.to_toml()))
         .and_then(|()| files::replace_private(&dir.join(TOKEN_FILE), &format!("{token}\n")))
-        .and_then(|()| mark_new_validator(&dir.join(&config.data_dir)));
+        .and_then(|()| mark_new_validator(&dir.join(&config.data_dir), &keys.identity_key()));
     if let Err(err) = written {
         // Without its other files the new key is useless and would block a retry: remove it.
         let _ = std::fs::remove_file(&key_path);

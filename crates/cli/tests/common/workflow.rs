@@ -188,8 +188,15 @@ impl Devnet {
     /// and waits until its API answers.
     pub fn restart_node(&mut self, org: &str) {
         let dir = self.org_dir(org);
+        self.start_node_in(org, &dir);
+    }
+
+    /// Starts `custodia node --config DIR/config.toml` by hand for organisation `org` (one the
+    /// devnet may not know), logging to DIR/node.log, and waits until its API answers.
+    pub fn start_node_in(&mut self, org: &str, dir: &Path) {
         let log = std::fs::OpenOptions::new()
             .append(true)
+            .create(true)
             .open(dir.join("node.log"))
             .expect("open node.log");
         let child = Command::new(BIN)
@@ -202,7 +209,15 @@ impl Devnet {
             .expect("restart the node");
         self.restarted.push((org.to_string(), child));
         let deadline = Instant::now() + CATCH_UP_LIMIT;
-        while self.height(org).is_none() {
+        let answers = || {
+            run(
+                &self.cwd,
+                &["--org-dir", dir.to_str().expect("utf-8 path"), "status"],
+            )
+            .code
+                == Some(0)
+        };
+        while !answers() {
             assert!(
                 Instant::now() < deadline,
                 "{org}'s restarted node does not answer `status` within {CATCH_UP_LIMIT:?}"

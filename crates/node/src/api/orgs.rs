@@ -27,8 +27,12 @@ use std::sync::Arc;
     responses((status = 200, description = "Every organisation, by id, with its key history", body = Orgs)),
 )]
 pub(crate) async fn orgs(State(ctx): State<Arc<ApiContext>>) -> Result<Json<Orgs>, ApiError> {
-    let (orgs, keys) = query(&ctx.ledger, |queries| {
-        Ok((queries.orgs()?, queries.org_keys()?))
+    let (orgs, keys, epochs) = query(&ctx.ledger, |queries| {
+        Ok((
+            queries.orgs()?,
+            queries.org_keys()?,
+            queries.validator_epochs()?,
+        ))
     })
     .await?;
     Ok(Json(Orgs {
@@ -36,6 +40,8 @@ pub(crate) async fn orgs(State(ctx): State<Arc<ApiContext>>) -> Result<Json<Orgs
             .into_iter()
             .map(|org| Org {
                 id: org.id.0,
+                validator_from: epochs.get(&org.id).map(|e| e.from),
+                validator_until: epochs.get(&org.id).and_then(|e| e.until),
                 keys: keys
                     .iter()
                     .filter(|key| key.org == org.id)

@@ -5,6 +5,7 @@
 
 pub mod consensus;
 pub mod orchestrator;
+pub mod peers;
 pub mod provider;
 pub mod sets;
 

@@ -15,6 +15,7 @@ use super::{
     Epochs,
     consensus::{self, ChainApplication, EngineParts},
     journal_partition,
+    peers::{self, BootstrapPeer},
     provider::EpochSchemes,
 };
 use crate::{
@@ -30,7 +31,7 @@ use commonware_consensus::{
 };
 use commonware_cryptography::{Digestible as _, certificate::Scheme as _, ed25519::PublicKey};
 use commonware_p2p::{
-    Blocker, Receiver, Sender,
+    AddressableManager, Blocker, Receiver, Sender,
     utils::mux::{Builder as _, MuxHandle, Muxer},
 };
 use commonware_runtime::{
@@ -50,7 +51,7 @@ use tracing::{debug, error, info, warn};
 const HINT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The orchestrator's parts.
-pub struct Orchestrator<E, A, B>
+pub struct Orchestrator<E, A, B, M>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
     A: ChainApplication<E>,
@@ -73,6 +74,12 @@ where
     pub vote_gate: Arc<VoteGate>,
     /// The epoch gauge.
     pub metrics: NodeMetrics,
+    /// The p2p network's peer sets, one tracked per epoch.
+    pub manager: M,
+    /// This node's key (its p2p identity).
+    pub me: PublicKey,
+    /// Peers to dial while this node is in no validator set.
+    pub bootstrap: Vec<BootstrapPeer>,
 }
 
 /// The engine of the epoch the node is in.
@@ -88,11 +95,12 @@ struct Muxes<S: Sender> {
     resolver: MuxHandle<S>,
 }
 
-impl<E, A, B> Orchestrator<E, A, B>
+impl<E, A, B, M> Orchestrator<E, A, B, M>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRngCore,
     A: ChainApplication<E>,
     B: Blocker<PublicKey = PublicKey> + Sync,
+    M: AddressableManager<PublicKey = PublicKey> + Sync,
 {
     /// Runs the orchestrator over the three consensus channels until the node stops; it ends
     /// early only if an epoch cannot be entered (logged).
@@ -263,6 +271,7 @@ where
             return None;
         };
         let floor = self.floor(epoch, head)?;
+        self.track(epoch);
         let subchannels = async {
             Ok::<_, commonware_p2p::utils::mux::Error>((
                 muxes.votes.register(epoch).await?,
@@ -300,7 +309,35 @@ where
             from_height = head.height,
             "entered epoch"
         );
+        let was_validator = epoch.checked_sub(1).is_some_and(|previous| {
+            self.ledger
+                .validator_sets()
+                .set(previous)
+                .is_some_and(|set| set.position(&self.me).is_some())
+        });
+        if was_validator && !validator {
+            warn!(
+                epoch,
+                "this organisation is no longer a validator from this epoch: the node follows \
+                 the chain, and its p2p connections close once no tracked peer set holds it"
+            );
+        }
         Some(Running { epoch, handle })
+    }
+
+    /// Tracks the peers of `epoch` (its validators, the ones the next epoch adds, and the
+    /// bootstrap peers while this node is in neither set). The ids of tracked sets are epochs.
+    fn track(&self, epoch: u64) {
+        let Some(peers) = peers::peer_set(&self.ledger, epoch, &self.me, &self.bootstrap) else {
+            return;
+        };
+        debug!(
+            epoch,
+            primary = peers.primary.len(),
+            secondary = peers.secondary.len(),
+            "tracking the epoch's peers"
+        );
+        let _ = self.manager.clone().track(epoch, peers);
     }
 
     /// Stops the engine of an epoch the node left for `target`, and removes the journals no

@@ -70,32 +70,7 @@ struct Worker {
 
 impl Worker {
     fn new(ledger: Arc<Ledger>, keys: Arc<Keyring>, policy: ApprovalPolicy) -> Self {
-        let me = keys.current().identity_key();
-        // Roles and ids never change (DESIGN §4.4, §4.5): the state's, read once.
-        let (org, supervisor) = ledger
-            .query(|queries| Ok(queries.orgs()?))
-            .map(|orgs| {
-                let mine = orgs.iter().find(|org| org.identity_key == me);
-                (
-                    mine.map(|org| org.id),
-                    mine.is_some_and(|org| org.role == Role::Supervisor),
-                )
-            })
-            .unwrap_or_else(|err| {
-                warn!(%err, "cannot read the organisations; taking the genesis's roles");
-                let position = ledger
-                    .genesis()
-                    .orgs
-                    .iter()
-                    .position(|o| o.identity_key == me);
-                (
-                    position.map(|p| OrgId(p as u32)),
-                    ledger
-                        .genesis()
-                        .org(&me)
-                        .is_some_and(|org| org.role == Role::Supervisor),
-                )
-            });
+        let (org, supervisor) = whoami(&ledger, &keys);
         Self {
             ledger,
             keys,
@@ -106,6 +81,25 @@ impl Worker {
             backlog: VecDeque::new(),
             in_backlog: HashSet::new(),
             redo: Redo::default(),
+        }
+    }
+
+    /// Looks this organisation up again while the state does not know it: a node of an
+    /// organisation admitted after the genesis starts before its admission is applied
+    /// (DESIGN §7.6). Once found, the duties it already has are looked for.
+    fn find_myself(&mut self) {
+        if self.org.is_some() {
+            return;
+        }
+        let (org, supervisor) = whoami(&self.ledger, &self.keys);
+        if org.is_some() {
+            info!(
+                ?org,
+                "this organisation is on the chain now: its role workers take up its duties"
+            );
+            self.org = org;
+            self.supervisor = supervisor;
+            self.scan();
         }
     }
 
@@ -194,6 +188,7 @@ impl Worker {
     /// Follows one executed block: ends the duties it completed, takes on the ones it created,
     /// and redoes the ones whose tx can no longer be included.
     fn on_block(&mut self, executed: &Executed) {
+        self.find_myself();
         let mut new = Vec::new();
         for receipt in &executed.receipts {
             let Some(duty) = self.pending.duty_of(&receipt.tx_id) else {
@@ -546,6 +541,37 @@ fn for_each_page<T, E: Into<StateError>>(
         }
         offset += count;
     }
+}
+
+/// This organisation's id and whether it is the supervisor, as the state has them (`None`
+/// while it is not an organisation of the chain). Roles and ids never change (DESIGN §4.4,
+/// §4.5).
+fn whoami(ledger: &Ledger, keys: &Keyring) -> (Option<OrgId>, bool) {
+    let me = keys.current().identity_key();
+    ledger
+        .query(|queries| Ok(queries.orgs()?))
+        .map(|orgs| {
+            let mine = orgs.iter().find(|org| org.identity_key == me);
+            (
+                mine.map(|org| org.id),
+                mine.is_some_and(|org| org.role == Role::Supervisor),
+            )
+        })
+        .unwrap_or_else(|err| {
+            warn!(%err, "cannot read the organisations; taking the genesis's roles");
+            let position = ledger
+                .genesis()
+                .orgs
+                .iter()
+                .position(|o| o.identity_key == me);
+            (
+                position.map(|p| OrgId(p as u32)),
+                ledger
+                    .genesis()
+                    .org(&me)
+                    .is_some_and(|org| org.role == Role::Supervisor),
+            )
+        })
 }
 
 #[cfg(test)]

@@ -6,18 +6,20 @@
 use commonware_consensus::{Application as ConsensusApplication, simplex::types::Context};
 use commonware_cryptography::{Signer as _, ed25519::PublicKey};
 use commonware_p2p::simulated::{self, Link, Oracle};
-use commonware_runtime::{Clock, Handle, Quota, Supervisor as _, deterministic};
-use commonware_utils::{NZU32, NZUsize, probability};
+use commonware_runtime::{Clock, Handle, Supervisor as _, deterministic};
+use commonware_utils::probability;
 use custodia_node::{
     ChainBlock, GatedScheme, Keyring, Ledger, MempoolLimits, VoteGate,
     application::Application,
     config::ApprovalPolicy,
     engine::{self, Channels, Timing, channel},
-    workers,
+    epoch::peers,
+    p2p, workers,
 };
 use custodia_protocol::{Digest, Genesis, OrgKeys, Params, RecordId, RequestId, Tx, testing};
 use custodia_state::{Receipt, RecordStatus, RequestStatus};
 use std::{
+    num::NonZeroUsize,
     panic::{AssertUnwindSafe, catch_unwind},
     path::PathBuf,
     sync::Arc,
@@ -25,7 +27,6 @@ use std::{
 };
 
 pub const VALIDATORS: usize = 4;
-pub const QUOTA: Quota = Quota::per_second(NZU32!(100_000));
 
 pub const RELIABLE: Link = Link {
     latency: Duration::from_millis(20),
@@ -92,8 +93,14 @@ impl Consortium {
     }
 
     pub fn with_params(params: Params) -> Self {
-        let keys = testing::consortium_keys(VALIDATORS);
-        let genesis = testing::genesis_of(&keys, params);
+        Self::with_newcomers(params, 0)
+    }
+
+    /// A consortium of [`VALIDATORS`] genesis organisations and the keys of `newcomers` more,
+    /// to be admitted later (`keys[VALIDATORS..]`).
+    pub fn with_newcomers(params: Params, newcomers: usize) -> Self {
+        let keys = testing::consortium_keys(VALIDATORS + newcomers);
+        let genesis = testing::genesis_of(&keys[..VALIDATORS], params);
         genesis.validate().expect("valid test genesis");
         Self {
             keys,
@@ -137,19 +144,34 @@ pub async fn network(
     peers: Vec<PublicKey>,
     link: Link,
 ) -> Oracle<PublicKey, deterministic::Context> {
+    network_with(context, peers.clone(), &peers, link).await
+}
+
+/// The simulated network with `genesis` as its first peer set (the nodes track the sets of
+/// later epochs) and every pair of `linked` linked with `link`.
+pub async fn network_with(
+    context: &deterministic::Context,
+    genesis: Vec<PublicKey>,
+    linked: &[PublicKey],
+    link: Link,
+) -> Oracle<PublicKey, deterministic::Context> {
     let (network, oracle) = simulated::Network::new_with_peers(
         context.child("network"),
         simulated::Config {
             max_size: 64 << 20,
-            max_peers_per_set: NZUsize!(VALIDATORS),
+            max_peers_per_set: NonZeroUsize::new(peers::max_peers_per_set(
+                Params::default().max_validators,
+                0,
+            ))
+            .expect("some peers"),
             disconnect_on_block: true,
-            tracked_peer_sets: NZUsize!(1),
+            tracked_peer_sets: p2p::TRACKED_PEER_SETS,
         },
-        peers.clone(),
+        genesis,
     )
     .await;
     network.start();
-    link_all(&oracle, &peers, link).await;
+    link_all(&oracle, linked, link).await;
     oracle
 }
 
@@ -351,7 +373,12 @@ where
         channel::BACKFILL,
         channel::MEMPOOL,
     ] {
-        registered.push(control.register(ch, QUOTA).await.expect("register channel"));
+        registered.push(
+            control
+                .register(ch, p2p::quota(ch))
+                .await
+                .expect("register channel"),
+        );
     }
     let mut registered = registered.into_iter();
     let mut next = || registered.next().expect("six channels");
@@ -371,7 +398,8 @@ where
             signer: keys.identity.clone(),
             ledger: ledger.clone(),
             blocker: control,
-            peer_provider: oracle.manager(),
+            peer_manager: oracle.socket_manager(),
+            bootstrap: Vec::new(),
             partition_prefix: disk.partition_prefix.clone(),
             timing: Timing::default(),
             new_validator: disk.new_validator,
@@ -379,8 +407,7 @@ where
         },
         channels,
         application,
-    )
-    .expect("start engine");
+    );
     SimNode {
         keys: Arc::new(Keyring::in_memory(consortium.keys[index].clone())),
         ledger,

@@ -18,7 +18,7 @@ use crate::cmd::{
 };
 use anyhow::{Context as _, Result, anyhow, bail};
 use commonware_codec::{Encode as _, EncodeSize as _};
-use commonware_cryptography::sha256;
+use commonware_cryptography::{Signer as _, sha256};
 use commonware_p2p::{
     AddressableManager as _, Receiver as _, Recipients, Sender as _, authenticated::lookup,
 };
@@ -30,6 +30,7 @@ use custodia_node::{
     Ledger,
     config::{CONFIG_FILE, NodeConfig},
     engine::channel,
+    epoch::peers,
     gossip::{BATCH_BYTES, MAX_BATCH_TXS},
     p2p,
 };
@@ -217,28 +218,30 @@ fn blast(flooder: Org, kind: Kind, duration: Duration, watch: Watch) -> Result<F
         let names: BTreeMap<_, _> = (genesis.orgs.iter())
             .map(|org| (org.identity_key.clone(), org.name.clone()))
             .collect();
-        let peers = p2p::peers(&genesis)?;
         let (chain, ttl) = (genesis.digest(), genesis.params.max_tx_ttl);
         let (config, secret) = (&flooder.config, flooder.keys.identity);
         let listen = config.p2p_listen;
         let ledger = Ledger::open(genesis, None, config.mempool_limits())
             .map_err(|e| anyhow!("cannot open an in-memory ledger for the flooder: {e}"))?;
-        let config = p2p::config(secret.clone(), listen, &ledger, config.allow_private_ips);
+        let config = p2p::config(secret.clone(), listen, &ledger, config.allow_private_ips, 0);
         let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), config);
+        // The genesis organisations (the validators of epoch 0), as a node at genesis tracks them.
+        let peers = peers::peer_set(&ledger, 0, &secret.public_key(), &[])
+            .context("the genesis has no validators")?;
         oracle.track(0, peers);
         // Every channel of a node: the peers send consensus traffic to this identity (on a
         // channel not registered, they would lose the connection); it is read and ignored.
         let mut senders: Vec<_> = [
-            (channel::VOTES, p2p::QUOTA_CONSENSUS),
-            (channel::CERTIFICATES, p2p::QUOTA_CONSENSUS),
-            (channel::RESOLVER, p2p::QUOTA_CONSENSUS),
-            (channel::BROADCAST, p2p::QUOTA_BLOCKS),
-            (channel::BACKFILL, p2p::QUOTA_CONSENSUS),
-            (channel::MEMPOOL, p2p::QUOTA_MEMPOOL),
+            channel::VOTES,
+            channel::CERTIFICATES,
+            channel::RESOLVER,
+            channel::BROADCAST,
+            channel::BACKFILL,
+            channel::MEMPOOL,
         ]
         .into_iter()
-        .map(|(id, quota)| {
-            let (sender, mut receiver) = network.register(id, quota);
+        .map(|id| {
+            let (sender, mut receiver) = network.register(id, p2p::quota(id));
             let drain = async move { while receiver.recv().await.is_ok() {} };
             context.child("drain").spawn(move |_| drain);
             sender

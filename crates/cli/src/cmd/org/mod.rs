@@ -130,6 +130,15 @@ async fn set_status(
     Ok(())
 }
 
+/// The epochs an organisation validates: `from epoch 3`, `epochs 0–5`, or `-` if never seated.
+fn validates(org: &Org) -> String {
+    match (org.validator_from, org.validator_until) {
+        (Some(from), None) => format!("from epoch {from}"),
+        (Some(from), Some(until)) => format!("epochs {from}–{until}"),
+        (None, _) => "-".to_string(),
+    }
+}
+
 /// The organisations as a table: one line per organisation, its keys as `KEY… (from HEIGHT)`.
 pub fn table(orgs: &[Org]) -> String {
     let mut table = Table::new(&[
@@ -138,6 +147,7 @@ pub fn table(orgs: &[Org]) -> String {
         "ROLE",
         "STATUS",
         "MEMBERSHIP",
+        "VALIDATES",
         "SINCE",
         "REASON",
         "IDENTITY KEY",
@@ -164,6 +174,7 @@ pub fn table(orgs: &[Org]) -> String {
             org.role.to_string(),
             if org.active { "active" } else { "suspended" }.to_string(),
             format!("{} (from {})", org.membership, org.membership_height),
+            validates(org),
             org.status_height.to_string(),
             or_dash(org.status_reason.as_deref().map(super::output::cut)),
             keys("identity"),
