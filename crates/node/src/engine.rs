@@ -65,6 +65,8 @@ pub mod channel {
     pub const BACKFILL: u64 = 4;
     /// Mempool gossip.
     pub const MEMPOOL: u64 = 5;
+    /// Every channel, in the order of [`super::Channels`]' fields.
+    pub const ALL: [u64; 6] = [VOTES, CERTIFICATES, RESOLVER, BROADCAST, BACKFILL, MEMPOOL];
 }
 
 const PAGE_SIZE: NonZeroU16 = NZU16!(16_384);

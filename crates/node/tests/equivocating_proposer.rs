@@ -249,14 +249,7 @@ async fn start_equivocator(
     .expect("open ledger");
     let control = oracle.control(keys.identity.public_key());
     let mut registered = Vec::new();
-    for ch in [
-        channel::VOTES,
-        channel::CERTIFICATES,
-        channel::RESOLVER,
-        channel::BROADCAST,
-        channel::BACKFILL,
-        channel::MEMPOOL,
-    ] {
+    for ch in channel::ALL {
         registered.push(
             control
                 .register(ch, custodia_node::p2p::quota(ch))

@@ -11,7 +11,7 @@ use commonware_runtime::{Runner as _, Spawner as _, deterministic};
 use custodia_node::{AdmitError, Ledger, config::ApprovalPolicy};
 use custodia_protocol::{
     Body, Change, EncryptionKey, GovernedParam, OrgId, OrgKeys, ProposalId, RecordId, RequestId,
-    Tx, delivery::open_delivery, testing,
+    Tx, testing,
 };
 use custodia_state::{Code, EventKind, RecordStatus, RequestStatus};
 use serde_json::json;
@@ -174,29 +174,12 @@ fn requester_opens(
     nodes: &[SimNode],
     request_id: RequestId,
 ) -> (f64, EncryptionKey) {
-    let state = nodes[REQUESTER].ledger.state();
-    let queries = state.queries();
-    let request = queries.request(&request_id).unwrap().expect("request");
-    let delivery = queries.delivery(&request_id).unwrap().expect("delivered");
-    let headers: Vec<_> = request
-        .record_ids
-        .iter()
-        .map(|id| queries.record(id).unwrap().expect("record").header())
-        .collect();
+    let delivered = Delivered::of(&nodes[REQUESTER].ledger, &request_id);
     let keys = nodes[REQUESTER].keys.current();
     let secret = keys
-        .opener(&delivery.sealed)
+        .opener(&delivered.sealed)
         .expect("the keyring has the key");
-    let opened = open_delivery(
-        &consortium.chain(),
-        &request_id,
-        &consortium.keys[REQUESTER].identity_key(),
-        secret,
-        &delivery.sealed,
-        &request.fields,
-        &headers,
-    )
-    .expect("the delivery opens and verifies");
+    let opened = delivered.open(consortium, &request_id, REQUESTER, secret);
     let amount = opened[0].fields["amount"].as_f64().expect("a number");
     (amount, secret.public())
 }

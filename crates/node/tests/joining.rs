@@ -12,8 +12,8 @@ use common::*;
 use commonware_runtime::{Clock as _, Runner as _, deterministic};
 use custodia_node::{Ledger, config::ApprovalPolicy, epoch::Epochs};
 use custodia_protocol::{
-    Body, Change, OrgKeys, Params, ProposalId, RecordId, RequestId, Tx, delivery::open_delivery,
-    genesis::MIN_EPOCH_LENGTH, testing,
+    Body, Change, OrgKeys, Params, ProposalId, RecordId, RequestId, Tx, genesis::MIN_EPOCH_LENGTH,
+    testing,
 };
 use custodia_state::{Membership, RecordStatus, RequestStatus};
 use serde_json::json;
@@ -125,31 +125,12 @@ async fn newcomer_record_is_shared(
         request_status(requester, &request_id) == Some(RequestStatus::Delivered)
     })
     .await;
-    let state = requester.state();
-    let queries = state.queries();
-    let request = queries
-        .request(&request_id)
-        .expect("read")
-        .expect("request");
-    let delivery = queries
-        .delivery(&request_id)
-        .expect("read")
-        .expect("delivery");
-    let header = queries
-        .record(&record_id)
-        .expect("read")
-        .expect("record")
-        .header();
-    let opened = open_delivery(
-        &consortium.chain(),
+    let opened = Delivered::of(requester, &request_id).open(
+        consortium,
         &request_id,
-        &consortium.keys[REQUESTER].identity_key(),
+        REQUESTER,
         &consortium.keys[REQUESTER].encryption,
-        &delivery.sealed,
-        &request.fields,
-        &[header],
-    )
-    .expect("the delivery opens and verifies against the newcomer's commitment");
+    );
     assert_eq!(opened.len(), 1);
     assert_eq!(
         opened[0].fields.keys().collect::<Vec<_>>(),

@@ -8,9 +8,7 @@ mod common;
 use common::*;
 use commonware_runtime::{Runner as _, Spawner as _, deterministic};
 use custodia_node::{Ledger, config::ApprovalPolicy};
-use custodia_protocol::{
-    Body, Digest, RecordId, RequestId, Tx, delivery::open_delivery, hash::sha256, testing,
-};
+use custodia_protocol::{Body, Digest, RecordId, RequestId, Tx, hash::sha256, testing};
 use custodia_state::{RecordStatus, RequestStatus};
 use serde_json::json;
 use std::time::Duration;
@@ -125,31 +123,12 @@ fn approve(consortium: &Consortium, nodes: &[SimNode], index: usize, request_id:
 
 /// The requester opens its delivery and checks it discloses exactly `amount`.
 fn requester_opens(consortium: &Consortium, ledger: &Ledger, request_id: RequestId) {
-    let state = ledger.state();
-    let queries = state.queries();
-    let request = queries
-        .request(&request_id)
-        .expect("read")
-        .expect("request");
-    let delivery = queries
-        .delivery(&request_id)
-        .expect("read")
-        .expect("delivered");
-    let headers: Vec<_> = request
-        .record_ids
-        .iter()
-        .map(|id| queries.record(id).expect("read").expect("record").header())
-        .collect();
-    let opened = open_delivery(
-        &consortium.chain(),
+    let opened = Delivered::of(ledger, &request_id).open(
+        consortium,
         &request_id,
-        &consortium.keys[REQUESTER].identity_key(),
+        REQUESTER,
         &consortium.keys[REQUESTER].encryption,
-        &delivery.sealed,
-        &request.fields,
-        &headers,
-    )
-    .expect("the delivery opens and verifies");
+    );
     assert_eq!(opened.len(), 1);
     assert_eq!(
         opened[0].fields.keys().collect::<Vec<_>>(),

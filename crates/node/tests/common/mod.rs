@@ -365,14 +365,7 @@ where
     .expect("open ledger");
     let control = oracle.control(public_key.clone());
     let mut registered = Vec::new();
-    for ch in [
-        channel::VOTES,
-        channel::CERTIFICATES,
-        channel::RESOLVER,
-        channel::BROADCAST,
-        channel::BACKFILL,
-        channel::MEMPOOL,
-    ] {
+    for ch in channel::ALL {
         registered.push(
             control
                 .register(ch, p2p::quota(ch))
@@ -567,4 +560,56 @@ pub fn record_status(ledger: &Ledger, id: &RecordId) -> Option<RecordStatus> {
 pub fn request_status(ledger: &Ledger, id: &RequestId) -> Option<RequestStatus> {
     let state = ledger.state();
     state.queries().request(id).expect("read").map(|r| r.status)
+}
+
+/// What a requester's node holds of a delivered request: the fields asked for, the sealed
+/// delivery, and the on-chain headers of its records.
+pub struct Delivered {
+    pub fields: Vec<String>,
+    pub sealed: Vec<u8>,
+    pub headers: Vec<custodia_protocol::record::RecordHeader>,
+}
+
+impl Delivered {
+    /// The delivery of `request_id` as `ledger`'s state has it; panics if it is not delivered.
+    pub fn of(ledger: &Ledger, request_id: &RequestId) -> Self {
+        let state = ledger.state();
+        let queries = state.queries();
+        let request = queries.request(request_id).expect("read").expect("request");
+        let delivery = queries
+            .delivery(request_id)
+            .expect("read")
+            .expect("delivered");
+        let headers = request
+            .record_ids
+            .iter()
+            .map(|id| queries.record(id).expect("read").expect("record").header())
+            .collect();
+        Self {
+            fields: request.fields,
+            sealed: delivery.sealed,
+            headers,
+        }
+    }
+
+    /// Opens and verifies it as `consortium`'s organisation `requester` with `secret`; panics
+    /// if it does not open or verify.
+    pub fn open(
+        &self,
+        consortium: &Consortium,
+        request_id: &RequestId,
+        requester: usize,
+        secret: &custodia_protocol::EncryptionSecret,
+    ) -> Vec<custodia_protocol::delivery::VerifiedRecord> {
+        custodia_protocol::delivery::open_delivery(
+            &consortium.chain(),
+            request_id,
+            &consortium.keys[requester].identity_key(),
+            secret,
+            &self.sealed,
+            &self.fields,
+            &self.headers,
+        )
+        .expect("the delivery opens and verifies against the provider's commitment")
+    }
 }

@@ -231,22 +231,15 @@ fn blast(flooder: Org, kind: Kind, duration: Duration, watch: Watch) -> Result<F
         oracle.track(0, peers);
         // Every channel of a node: the peers send consensus traffic to this identity (on a
         // channel not registered, they would lose the connection); it is read and ignored.
-        let mut senders: Vec<_> = [
-            channel::VOTES,
-            channel::CERTIFICATES,
-            channel::RESOLVER,
-            channel::BROADCAST,
-            channel::BACKFILL,
-            channel::MEMPOOL,
-        ]
-        .into_iter()
-        .map(|id| {
-            let (sender, mut receiver) = network.register(id, p2p::quota(id));
-            let drain = async move { while receiver.recv().await.is_ok() {} };
-            context.child("drain").spawn(move |_| drain);
-            sender
-        })
-        .collect();
+        let mut senders: Vec<_> = channel::ALL
+            .into_iter()
+            .map(|id| {
+                let (sender, mut receiver) = network.register(id, p2p::quota(id));
+                let drain = async move { while receiver.recv().await.is_ok() {} };
+                context.child("drain").spawn(move |_| drain);
+                sender
+            })
+            .collect();
         let mut sender = senders.pop().context("no mempool channel")?;
         let _network = network.start();
         eprintln!("flood: {} joined the p2p network on {listen}", flooder.name);

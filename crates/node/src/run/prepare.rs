@@ -1,38 +1,27 @@
-//! `custodia node`: runs one organisation's node on the tokio runtime — the authenticated
-//! `lookup` p2p network with the peers of the genesis, the [`crate::engine`], and the REST API —
-//! until SIGINT or SIGTERM.
+//! What `custodia node` reads and checks before anything starts (DESIGN §7.12): the config,
+//! genesis, keys, token and TLS files, and, once the state is open, the organisation.
 
 use crate::{
-    Keyring,
-    api::{self, ApiContext},
-    config::{ApiTransport, NEW_VALIDATOR_FILE, NodeConfig, is_new_validator},
-    engine::{self, Channels, Timing, channel},
+    api,
+    config::{ApiTransport, NodeConfig},
     epoch::peers::BootstrapPeer,
     ledger::Ledger,
-    p2p,
-    vote_gate::VoteGate,
-    workers,
 };
 use anyhow::{Context as _, Result, anyhow, bail};
 use axum_server::tls_rustls::RustlsConfig;
-use commonware_p2p::authenticated::lookup;
-use commonware_runtime::{
-    Metrics as _, Runner as _, Spawner as _, Supervisor as _, telemetry::metrics::GaugeExt as _,
-    tokio,
-};
 use custodia_protocol::{Genesis, OrgKeys};
-use std::{path::Path, sync::Arc, time::Duration};
-use tracing::{error, info};
+use std::path::Path;
+use tracing::info;
 
 /// Everything a node needs, read and checked before anything starts.
 pub struct Prepared {
-    config: NodeConfig,
-    bootstrap: Vec<BootstrapPeer>,
-    genesis: Genesis,
-    keys: OrgKeys,
-    token: String,
-    api_limits: api::ApiLimits,
-    tls: Option<RustlsConfig>,
+    pub(super) config: NodeConfig,
+    pub(super) bootstrap: Vec<BootstrapPeer>,
+    pub(super) genesis: Genesis,
+    pub(super) keys: OrgKeys,
+    pub(super) token: String,
+    pub(super) api_limits: api::ApiLimits,
+    pub(super) tls: Option<RustlsConfig>,
 }
 
 /// Never shows the token (the keys show only their public halves).
@@ -154,202 +143,14 @@ fn read(path: &Path, what: &str) -> Result<String> {
         .with_context(|| format!("cannot read the {what} file {}", path.display()))
 }
 
-/// Runs the node until SIGINT or SIGTERM. With `reindex`, first drops the state database so
-/// the executor rebuilds it from the block archive.
-pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
-    let Prepared {
-        config,
-        bootstrap,
-        genesis,
-        keys,
-        token,
-        api_limits,
-        tls,
-    } = prepared;
-    std::fs::create_dir_all(config.consensus_dir())
-        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-    let state_path = config.state_path();
-    if reindex {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut file = state_path.clone().into_os_string();
-            file.push(suffix);
-            let file = std::path::PathBuf::from(file);
-            match std::fs::remove_file(&file) {
-                Ok(()) => {}
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => {
-                    return Err(err).with_context(|| format!("cannot remove {}", file.display()));
-                }
-            }
-        }
-        info!("reindex: state dropped; it is rebuilt from the block archive");
-    }
-    let ledger = Ledger::open(
-        genesis.clone(),
-        Some(state_path.clone()),
-        config.mempool_limits(),
-    )
-    .with_context(|| format!("cannot open the state {}", state_path.display()))?;
-    check_organisation(&ledger, &config, &keys)?;
-    let api_listener = std::net::TcpListener::bind(config.api_listen).with_context(|| {
-        format!(
-            "cannot bind the API address {}: is another node running?",
-            config.api_listen
-        )
-    })?;
-    api_listener.set_nonblocking(true)?;
-    crate::ports::check_listen(config.p2p_listen, "p2p")?;
-
-    let new_validator_file = config.data_dir.join(NEW_VALIDATOR_FILE);
-    let new_validator = is_new_validator(&config.data_dir, &keys.identity_key());
-    if !new_validator && new_validator_file.exists() {
-        tracing::warn!(
-            file = %new_validator_file.display(),
-            "the new-validator file names another identity key than this node's: it is ignored"
-        );
-    }
-
-    let runtime = tokio::Runner::new(
-        tokio::Config::new()
-            .with_storage_directory(config.consensus_dir())
-            .with_worker_threads(2)
-            .with_catch_panics(false),
-    );
-    runtime.start(|context| async move {
-        let signer = keys.identity.clone();
-        let identity_key = keys.identity_key();
-        let keys = Arc::new(Keyring::new(keys, config.key.clone()));
-        let network_config = p2p::config(
-            signer.clone(),
-            config.p2p_listen,
-            &ledger,
-            config.allow_private_ips,
-            bootstrap.len(),
-        );
-        let (mut network, oracle) = lookup::Network::new(context.child("p2p"), network_config);
-        let channels = Channels {
-            votes: network.register(channel::VOTES, p2p::quota(channel::VOTES)),
-            certificates: network
-                .register(channel::CERTIFICATES, p2p::quota(channel::CERTIFICATES)),
-            resolver: network.register(channel::RESOLVER, p2p::quota(channel::RESOLVER)),
-            broadcast: network.register(channel::BROADCAST, p2p::quota(channel::BROADCAST)),
-            backfill: network.register(channel::BACKFILL, p2p::quota(channel::BACKFILL)),
-            mempool: network.register(channel::MEMPOOL, p2p::quota(channel::MEMPOOL)),
-        };
-        let network = network.start();
-
-        let engine = engine::start(
-            context.child("node"),
-            engine::Config {
-                signer,
-                ledger: ledger.clone(),
-                blocker: oracle.clone(),
-                peer_manager: oracle,
-                bootstrap,
-                partition_prefix: "custodia".into(),
-                timing: Timing::default(),
-                new_validator,
-                vote_gate: VoteGate::open(),
-            },
-            channels,
-        );
-
-        let workers = workers::start(
-            context.child("workers"),
-            ledger.clone(),
-            keys.clone(),
-            config.approval,
-        );
-
-        if new_validator {
-            forget_new_validator(&ledger, identity_key, new_validator_file);
-        }
-
-        let metrics_context = context.child("metrics");
-        let peers: Arc<dyn Fn() -> usize + Send + Sync> =
-            Arc::new(move || connected_peers(&metrics_context.encode()));
-        let scrape_peers = peers.clone();
-        let scrape_context = context.child("metrics");
-        let scrape_ledger = ledger.clone();
-        let metrics: Arc<dyn Fn() -> String + Send + Sync> = Arc::new(move || {
-            // The peer count is read off p2p's own metrics: refresh it before the scrape.
-            if let Some(metrics) = scrape_ledger.metrics() {
-                let _ = metrics.peers_connected.try_set(scrape_peers());
-            }
-            scrape_context.encode()
-        });
-        let api_context = ApiContext {
-            ledger: ledger.clone(),
-            org: config.org.clone(),
-            keys: keys.clone(),
-            token,
-            peers,
-            metrics,
-        };
-        let api = context.child("api").spawn(move |_| async move {
-            let served = match tls {
-                Some(tls) => api::serve_tls(api_listener, api_context, api_limits, tls).await,
-                None => match ::tokio::net::TcpListener::from_std(api_listener) {
-                    Ok(listener) => api::serve(listener, api_context, api_limits).await,
-                    Err(err) => Err(err),
-                },
-            };
-            match served {
-                Ok(()) => "the API server stopped".to_string(),
-                Err(err) => format!("the API server stopped: {err}"),
-            }
-        });
-        info!(
-            org = %config.org,
-            p2p = %config.p2p_listen,
-            api = %config.api_listen,
-            height = ledger.head().height,
-            approval = ?config.approval,
-            "custodia node running"
-        );
-
-        let engine = async move {
-            match engine.await {
-                Ok(Err(err)) => err.to_string(),
-                Ok(Ok(())) => "the engine stopped".to_string(),
-                Err(err) => format!("the engine stopped: {err}"),
-            }
-        };
-        let api = async move {
-            api.await
-                .unwrap_or_else(|err| format!("the API stopped: {err}"))
-        };
-        let parts: [std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>>; 4] = [
-            Box::pin(engine),
-            Box::pin(async move { stopped("the p2p network", network.await) }),
-            Box::pin(api),
-            Box::pin(async move { stopped("the role workers", workers.await) }),
-        ];
-        let stopped = futures::future::select_all(parts);
-        futures::pin_mut!(stopped);
-        let failure = ::tokio::select! {
-            _ = shutdown_signal() => {
-                info!("stopping on signal");
-                None
-            }
-            (why, _, _) = &mut stopped => {
-                error!(reason = %why, "a node component stopped: the node stops");
-                Some(why)
-            }
-        };
-        let code = i32::from(failure.is_some());
-        let _ = context.stop(code, Some(Duration::from_secs(5))).await;
-        match failure {
-            None => Ok(()),
-            Some(why) => Err(anyhow!("the node stopped: {why}")),
-        }
-    })
-}
-
 /// Checks the config's organisation against the state: the keyring's key must be the one the
 /// chain knows the organisation by. A key the state does not know is an organisation still to
 /// be admitted (or admitted in blocks this node has not applied yet): the node follows the chain.
-fn check_organisation(ledger: &Ledger, config: &NodeConfig, keys: &OrgKeys) -> Result<()> {
+pub(super) fn check_organisation(
+    ledger: &Ledger,
+    config: &NodeConfig,
+    keys: &OrgKeys,
+) -> Result<()> {
     let orgs = ledger
         .query(|queries| Ok(queries.orgs()?))
         .context("cannot read the organisations of the state")?;
@@ -381,74 +182,9 @@ fn check_organisation(ledger: &Ledger, config: &NodeConfig, keys: &OrgKeys) -> R
     Ok(())
 }
 
-/// What a part of the node that ended says (none ends while the node runs).
-fn stopped(name: &str, ended: Result<(), commonware_runtime::Error>) -> String {
-    match ended {
-        Ok(()) => format!("{name} stopped"),
-        Err(err) => format!("{name} stopped: {err}"),
-    }
-}
-
-/// Removes the data directory's [`NEW_VALIDATOR_FILE`] once this run applied a block of an
-/// epoch in which `key` is a validator: by then the node runs that epoch's engine with its key
-/// and keeps a consensus journal, and a later loss of it must close the vote gate. A node that
-/// follows the chain before its organisation validates keeps the file meanwhile.
-fn forget_new_validator(
-    ledger: &Arc<Ledger>,
-    key: commonware_cryptography::ed25519::PublicKey,
-    file: std::path::PathBuf,
-) {
-    let mut head = ledger.watch_head();
-    let started = head.borrow().height;
-    let ledger = ledger.clone();
-    ::tokio::spawn(async move {
-        while head.changed().await.is_ok() {
-            let height = head.borrow().height;
-            let epoch = ledger.epochs().of(height);
-            let validates = ledger
-                .validator_sets()
-                .set(epoch)
-                .is_some_and(|set| set.position(&key).is_some());
-            if height > started && validates {
-                if let Err(err) = std::fs::remove_file(&file) {
-                    error!(%err, file = %file.display(), "cannot remove the new-validator file");
-                }
-                return;
-            }
-        }
-    });
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    use ::tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        futures::future::pending::<()>().await;
-        return;
-    };
-    ::tokio::select! {
-        _ = interrupt.recv() => {},
-        _ = terminate.recv() => {},
-    }
-}
-
-/// Counts the peers the p2p tracker reports connected (its `connected` gauge family has one
-/// sample per connected peer).
-fn connected_peers(metrics: &str) -> usize {
-    metrics
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter(|line| line.contains("_tracker_directory_connected{"))
-        .filter(|line| line.rsplit(' ').next().is_some_and(|v| v != "0"))
-        .count()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{connected_peers, prepare};
+    use super::prepare;
     use crate::config::{ApprovalPolicy, MempoolConfig, NodeConfig};
     use custodia_protocol::{Genesis, GenesisOrg, OrgKeys, Params, Role};
     use std::{os::unix::fs::PermissionsExt as _, path::Path};
@@ -558,16 +294,6 @@ mod tests {
             err.contains("is readable and writable by other users (mode 0666)"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn connected_peers_counts_the_tracker_samples() {
-        let metrics = "# HELP p2p_tracker_directory_connected x\n\
-            p2p_tracker_directory_connected{peer=\"aa\"} 1795529622950\n\
-            p2p_tracker_directory_connected{peer=\"bb\"} 0\n\
-            p2p_tracker_directory_connected{peer=\"cc\"} 1795529625840\n\
-            p2p_tracker_directory_reserved 3\n";
-        assert_eq!(connected_peers(metrics), 2);
     }
 
     /// Appends `lines` to the top of the config file (before its tables).
