@@ -37,7 +37,8 @@ pub use custodia_protocol::{ProposalId, RecordId, RequestId};
 pub use error::{ErrorBody, ErrorDetail};
 pub use events::{BlockEvent, ChainEvent, Event, LaggedEvent};
 pub use orgs::{
-    KeyRotation, KeyRotationTx, Org, OrgKey, OrgPath, OrgTx, Orgs, Reinstatement, Suspension,
+    IdentityRotation, IdentityRotationTx, KeyRotation, KeyRotationTx, Org, OrgKey, OrgPath, OrgTx,
+    Orgs, Reinstatement, Suspension,
 };
 pub use proposals::{
     NewMember, NewProposal, ParamValues, ProposalFilter, ProposalPage, ProposalPath, ProposalTx,

@@ -118,8 +118,8 @@ pub struct OrgTx {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyRotation {
-    /// Must be true: the encryption key (the identity key rotates with the validator set, a
-    /// later version).
+    /// Must be true: the encryption key (the identity key rotates with `POST
+    /// /v1/keys/identity`).
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::always_true))]
     pub encryption: bool,
 }
@@ -131,6 +131,27 @@ pub struct KeyRotationTx {
     /// The new encryption key (hex), already in the node's keyring.
     pub encryption_key: String,
     /// The `RotateKeys` tx (hex).
+    pub tx_id: String,
+    /// Present when the write waited for finalization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+}
+
+/// Body of `POST /v1/keys/identity`: nothing (an empty body or `{}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct IdentityRotation {}
+
+/// The answer of `POST /v1/keys/identity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IdentityRotationTx {
+    /// The new identity key (hex), already in the node's keyring. It signs this
+    /// organisation's txs and votes from the first block of the epoch after next; `GET
+    /// /v1/orgs` shows from which height.
+    pub identity_key: String,
+    /// The `RotateIdentity` tx (hex), signed by the current identity key.
     pub tx_id: String,
     /// Present when the write waited for finalization.
     #[serde(default, skip_serializing_if = "Option::is_none")]

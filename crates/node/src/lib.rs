@@ -18,6 +18,7 @@ pub mod engine;
 pub mod epoch;
 pub mod executor;
 pub mod gossip;
+pub mod identity;
 pub mod keyring;
 pub mod ledger;
 pub mod mempool;

@@ -87,6 +87,12 @@ pub struct OrgKeys {
     pub encryption: EncryptionSecret,
     /// Older encryption secrets, oldest first; kept so sealed payloads of before a rotation open.
     pub retired: Vec<EncryptionSecret>,
+    /// The identity secret a `RotateIdentity` announced (or is about to), until the chain makes
+    /// it the organisation's key: then [`OrgKeys::promote_identity`] makes it `identity`.
+    pub next_identity: Option<IdentitySecret>,
+    /// Identity secrets the organisation rotated away from, oldest first: kept for the record
+    /// and for the delivery-seed key, which the first one derives (DESIGN §7.6).
+    pub retired_identities: Vec<IdentitySecret>,
 }
 
 /// Shows the public keys, never the secrets.
@@ -104,6 +110,14 @@ impl fmt::Debug for OrgKeys {
                 &format_args!("{}", hex::encode(self.encryption_key().0)),
             )
             .field("retired", &self.retired.len())
+            .field(
+                "next_identity_key",
+                &self
+                    .next_identity
+                    .as_ref()
+                    .map(|s| hex::encode(s.public_key().as_ref())),
+            )
+            .field("retired_identities", &self.retired_identities.len())
             .finish()
     }
 }
@@ -137,6 +151,10 @@ struct OrgKeyFile {
     encryption_secret: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     retired_encryption_secrets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_identity_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    retired_identity_secrets: Vec<String>,
 }
 
 /// Why an `org.key` text cannot be read.
@@ -157,7 +175,38 @@ impl OrgKeys {
             identity: IdentitySecret::random(rand::rng()),
             encryption: EncryptionSecret::generate(),
             retired: Vec::new(),
+            next_identity: None,
+            retired_identities: Vec::new(),
         }
+    }
+
+    /// The identity secret of `key`, if the keyring holds it: the current one, the next one a
+    /// rotation announced, or a retired one (a node whose state is behind still votes in the
+    /// epochs of its old key).
+    pub fn identity_secret_for(&self, key: &IdentityKey) -> Option<&IdentitySecret> {
+        std::iter::once(&self.identity)
+            .chain(self.next_identity.as_ref())
+            .chain(self.retired_identities.iter())
+            .find(|secret| &secret.public_key() == key)
+    }
+
+    /// Makes a fresh next identity secret (`custodia keys rotate --identity`) and returns its key.
+    pub fn make_next_identity(&mut self) -> IdentityKey {
+        let secret = IdentitySecret::random(rand::rng());
+        let key = secret.public_key();
+        self.next_identity = Some(secret);
+        key
+    }
+
+    /// Makes the next identity secret the current one, retiring the current one (the chain
+    /// made the next key the organisation's). False if there is no next secret.
+    pub fn promote_identity(&mut self) -> bool {
+        let Some(next) = self.next_identity.take() else {
+            return false;
+        };
+        let previous = std::mem::replace(&mut self.identity, next);
+        self.retired_identities.push(previous);
+        true
     }
 
     /// Retires the newest encryption secret and makes `secret` the newest (`custodia keys
@@ -206,6 +255,8 @@ impl OrgKeys {
             identity,
             encryption: EncryptionSecret(secret),
             retired: Vec::new(),
+            next_identity: None,
+            retired_identities: Vec::new(),
         }
     }
 
@@ -220,12 +271,13 @@ impl OrgKeys {
     }
 
     /// The key of this organisation's delivery seeds: `HKDF-SHA256(salt = none, ikm =
-    /// identity_secret (32) ‖ first encryption_secret (32), info =
-    /// "custodia/v1/key/delivery-seed", 32 bytes)` (DESIGN §7.6). The first encryption secret
-    /// (the oldest of the keyring), so a rotation does not change the seeds.
+    /// first identity_secret (32) ‖ first encryption_secret (32), info =
+    /// "custodia/v1/key/delivery-seed", 32 bytes)` (DESIGN §7.6). The first secrets (the
+    /// oldest of the keyring), so a rotation of either key does not change the seeds.
     pub fn delivery_seed_key(&self) -> DeliverySeedKey {
+        let first_identity = self.retired_identities.first().unwrap_or(&self.identity);
         let mut ikm = [0u8; 64];
-        ikm[..32].copy_from_slice(&self.identity.encode());
+        ikm[..32].copy_from_slice(&first_identity.encode());
         ikm[32..].copy_from_slice(&self.first_encryption().to_bytes());
         let mut key = [0u8; 32];
         hkdf::Hkdf::<sha2::Sha256>::new(None, &ikm)
@@ -245,6 +297,15 @@ impl OrgKeys {
                 .iter()
                 .map(|secret| hex::encode(secret.to_bytes()))
                 .collect(),
+            next_identity_secret: self
+                .next_identity
+                .as_ref()
+                .map(|secret| hex::encode(secret.encode())),
+            retired_identity_secrets: self
+                .retired_identities
+                .iter()
+                .map(|secret| hex::encode(secret.encode()))
+                .collect(),
         };
         let body = toml::to_string(&file).unwrap_or_default();
         format!("# custodia organisation secrets: keep this file private (mode 0600)\n{body}")
@@ -254,10 +315,17 @@ impl OrgKeys {
     pub fn from_toml(text: &str) -> Result<Self, KeyFileError> {
         let file: OrgKeyFile =
             toml::from_str(text).map_err(|e| KeyFileError::Format(e.message().to_string()))?;
-        let identity_bytes = hex::decode(&file.identity_secret)
-            .map_err(|_| KeyFileError::BadKey("identity_secret"))?;
-        let identity = IdentitySecret::decode(identity_bytes)
-            .map_err(|_| KeyFileError::BadKey("identity_secret"))?;
+        let identity = identity_secret(&file.identity_secret, "identity_secret")?;
+        let next_identity = file
+            .next_identity_secret
+            .as_deref()
+            .map(|text| identity_secret(text, "next_identity_secret"))
+            .transpose()?;
+        let retired_identities = file
+            .retired_identity_secrets
+            .iter()
+            .map(|text| identity_secret(text, "retired_identity_secrets"))
+            .collect::<Result<_, _>>()?;
         let encryption = encryption_secret(&file.encryption_secret, "encryption_secret")?;
         let retired = file
             .retired_encryption_secrets
@@ -268,8 +336,15 @@ impl OrgKeys {
             identity,
             encryption,
             retired,
+            next_identity,
+            retired_identities,
         })
     }
+}
+
+fn identity_secret(text: &str, field: &'static str) -> Result<IdentitySecret, KeyFileError> {
+    let bytes = hex::decode(text).map_err(|_| KeyFileError::BadKey(field))?;
+    IdentitySecret::decode(bytes).map_err(|_| KeyFileError::BadKey(field))
 }
 
 fn encryption_secret(text: &str, field: &'static str) -> Result<EncryptionSecret, KeyFileError> {

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod limits;
 pub mod params;
 pub mod record;
+pub mod rotation;
 pub mod seal;
 pub mod testing;
 pub mod tx;
@@ -46,3 +47,5 @@ pub const TX_NAMESPACE: &[u8] = b"_CUSTODIA_TX";
 pub const CONSENSUS_NAMESPACE: &[u8] = b"_CUSTODIA_CONSENSUS";
 /// Namespace of p2p handshakes.
 pub const P2P_NAMESPACE: &[u8] = b"_CUSTODIA_P2P";
+/// Namespace of a new identity key's proof of possession ([`rotation`]).
+pub const POP_NAMESPACE: &[u8] = b"_CUSTODIA_POP";

@@ -67,7 +67,10 @@ impl Body {
                     crate::governance::MAX_PARAM_CHANGES,
                 ),
             },
-            Body::Deliver { .. } | Body::Cancel { .. } | Body::RotateKeys { .. } => Ok(()),
+            Body::Deliver { .. }
+            | Body::Cancel { .. }
+            | Body::RotateKeys { .. }
+            | Body::RotateIdentity { .. } => Ok(()),
         }
     }
 }

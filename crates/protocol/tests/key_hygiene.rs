@@ -6,6 +6,7 @@ mod common;
 
 use common::Consortium;
 use commonware_codec::Encode;
+use commonware_cryptography::Signer as _;
 use custodia_protocol::{
     EncryptionSecret, OrgKeys, RecordId, RequestId,
     commitment::FieldValue,
@@ -124,6 +125,8 @@ fn the_delivery_seed_key_is_dedicated_not_the_x25519_secret() {
         identity: OrgKeys::from_seed(12).identity,
         encryption: keys.encryption.clone(),
         retired: Vec::new(),
+        next_identity: None,
+        retired_identities: Vec::new(),
     };
     assert_ne!(key.expose(), other.delivery_seed_key().expose());
     // A rotation of the encryption key does not change it: a delivery re-sent after the
@@ -131,6 +134,24 @@ fn the_delivery_seed_key_is_dedicated_not_the_x25519_secret() {
     let mut rotated = keys.clone();
     rotated.rotate_encryption(custodia_protocol::EncryptionSecret::generate());
     assert_eq!(key.expose(), rotated.delivery_seed_key().expose());
+    // Nor does a rotation of the identity key, once promoted; and the key file keeps the next
+    // and the retired identity secrets.
+    rotated.next_identity = Some(OrgKeys::from_seed(13).identity);
+    assert!(rotated.promote_identity());
+    assert_eq!(
+        rotated.identity_key(),
+        OrgKeys::from_seed(13).identity_key()
+    );
+    assert_eq!(key.expose(), rotated.delivery_seed_key().expose());
+    rotated.next_identity = Some(OrgKeys::from_seed(14).identity);
+    let read = OrgKeys::from_toml(&rotated.to_toml()).unwrap();
+    assert_eq!(read.identity_key(), rotated.identity_key());
+    assert_eq!(
+        read.next_identity.as_ref().map(|s| s.public_key()),
+        Some(OrgKeys::from_seed(14).identity_key())
+    );
+    assert_eq!(read.retired_identities.len(), 1);
+    assert_eq!(key.expose(), read.delivery_seed_key().expose());
 }
 
 #[test]

@@ -254,7 +254,7 @@ pub(crate) fn apply_tx(ctx: &mut Ctx<'_>, chain: &Digest, tx: &Tx) -> Result<(),
             format!("tx {} was already applied", to_hex(&ctx.tx_id)),
         );
     }
-    rules::execute(ctx, &tx.body)
+    rules::execute(ctx, chain, &tx.body)
 }
 
 fn write_receipts(conn: &Connection, receipts: &[Receipt]) -> rusqlite::Result<()> {

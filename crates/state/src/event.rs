@@ -33,8 +33,11 @@ pub enum EventKind {
     OrgSuspended,
     /// The supervisor reinstated an organisation.
     OrgReinstated,
-    /// An organisation rotated its encryption key.
+    /// An organisation's new key took effect: an encryption key at once, an identity key at
+    /// the start of the epoch its rotation scheduled.
     OrgKeysRotated,
+    /// An organisation's identity-key rotation scheduled the key for a later epoch.
+    IdentityKeyScheduled,
     /// An organisation proposed a change of the consortium.
     ProposalCreated,
     /// An organisation voted on a proposal.
@@ -57,7 +60,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 23] = [
+    pub const ALL: [EventKind; 24] = [
         EventKind::RecordSubmitted,
         EventKind::RecordAccepted,
         EventKind::RecordRejected,
@@ -72,6 +75,7 @@ impl EventKind {
         EventKind::OrgSuspended,
         EventKind::OrgReinstated,
         EventKind::OrgKeysRotated,
+        EventKind::IdentityKeyScheduled,
         EventKind::ProposalCreated,
         EventKind::ProposalVoted,
         EventKind::ProposalEnacted,
@@ -100,6 +104,7 @@ impl EventKind {
             EventKind::OrgSuspended => "org_suspended",
             EventKind::OrgReinstated => "org_reinstated",
             EventKind::OrgKeysRotated => "org_keys_rotated",
+            EventKind::IdentityKeyScheduled => "identity_key_scheduled",
             EventKind::ProposalCreated => "proposal_created",
             EventKind::ProposalVoted => "proposal_voted",
             EventKind::ProposalEnacted => "proposal_enacted",

@@ -136,6 +136,17 @@ impl Orgs {
         self.by_id.insert(org.id, org);
     }
 
+    /// Gives organisation `id` the identity key `key` (a rotation in effect): the old key no
+    /// longer names it.
+    pub fn rekey(&mut self, id: OrgId, key: IdentityKey) {
+        let Some(org) = self.by_id.get_mut(&id) else {
+            return;
+        };
+        self.by_key.remove(&org.identity_key);
+        self.by_key.insert(key.clone(), id);
+        org.identity_key = key;
+    }
+
     /// The id the next admitted organisation gets: one past the largest.
     pub fn next_id(&self) -> OrgId {
         OrgId(self.by_id.keys().next_back().map_or(0, |id| id.0 + 1))

@@ -82,6 +82,10 @@ pub enum Code {
     KeyReused,
     /// A sealed payload names a key that is not its recipient's current one.
     WrongEncryptionKey,
+    /// A new identity key's proof of possession does not verify.
+    InvalidProof,
+    /// The signer is an identity key its organisation rotated away from.
+    SignerRotated,
     // Governance.
     /// The signer was removed from the consortium.
     SignerRemoved,
@@ -153,6 +157,8 @@ impl Code {
             Code::OrgStatusUnchanged => "org_status_unchanged",
             Code::KeyReused => "key_reused",
             Code::WrongEncryptionKey => "wrong_encryption_key",
+            Code::InvalidProof => "invalid_proof",
+            Code::SignerRotated => "signer_rotated",
             Code::SignerRemoved => "signer_removed",
             Code::SignerNotAdmitted => "signer_not_admitted",
             Code::ProposalExists => "proposal_exists",

@@ -1,6 +1,8 @@
 //! `custodia keys rotate --encryption`: the node makes a new encryption key, writes it into its
 //! keyring (the old secrets stay, so what was sealed to them still opens) and announces it with
 //! `RotateKeys`; the command waits until the chain has it and prints the new key (DESIGN §6.6).
+//! `custodia keys rotate --identity`: the same for the identity key, announced with
+//! `RotateIdentity`; it signs from the first block of the epoch after next (DESIGN §4.10).
 
 use super::{
     client_args::{GlobalArgs, WaitArgs, block_on, explain},
@@ -25,10 +27,13 @@ pub enum Command {
 /// Arguments of `custodia keys rotate`.
 #[derive(Debug, clap::Args)]
 pub struct RotateArgs {
-    /// Rotate the encryption key (the only key rotated this way; the identity key is also the
-    /// consensus and p2p key).
-    #[arg(long)]
+    /// Rotate the encryption key (in effect at once).
+    #[arg(long, conflicts_with = "identity")]
     pub encryption: bool,
+    /// Rotate the identity key, which signs txs, votes and p2p handshakes (in effect from the
+    /// epoch after next; the node switches to it by itself).
+    #[arg(long)]
+    pub identity: bool,
     #[command(flatten)]
     pub wait: WaitArgs,
 }
@@ -36,8 +41,14 @@ pub struct RotateArgs {
 /// Runs `custodia keys`.
 pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let Command::Rotate(args) = args.command;
+    if args.identity {
+        return rotate_identity(&args, global);
+    }
     if !args.encryption {
-        bail!("say which key to rotate: `custodia keys rotate --encryption`");
+        bail!(
+            "say which key to rotate: `custodia keys rotate --encryption` or `custodia keys \
+             rotate --identity`"
+        );
     }
     let client = global.client()?;
     let spinner = Spinner::start("rotating the encryption key");
@@ -61,6 +72,37 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         None => eprintln!(
             "new encryption key in the keyring; RotateKeys sent (tx {}), not waiting: back up the \
              key file now (OPERATIONS.md)",
+            sent.tx_id
+        ),
+    }
+    Ok(())
+}
+
+fn rotate_identity(args: &RotateArgs, global: &GlobalArgs) -> Result<()> {
+    let client = global.client()?;
+    let spinner = Spinner::start("rotating the identity key");
+    let sent = block_on(async {
+        client
+            .rotate_identity_key(args.wait.wait())
+            .await
+            .map_err(explain)
+    })?;
+    drop(spinner);
+    if global.json {
+        print_json(&sent)?;
+    } else {
+        print_stdout(&format!("{}\n", sent.identity_key))?;
+    }
+    match &sent.receipt {
+        Some(receipt) => eprintln!(
+            "identity key rotation in block {}: the new key signs from the first block of the \
+             epoch after next (`custodia org list` shows it from that height); the node \
+             switches to it by itself. Back up the key file now (OPERATIONS.md)",
+            receipt.height
+        ),
+        None => eprintln!(
+            "next identity key in the keyring; RotateIdentity sent (tx {}), not waiting: back up \
+             the key file now (OPERATIONS.md)",
             sent.tx_id
         ),
     }

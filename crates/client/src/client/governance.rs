@@ -4,8 +4,9 @@
 use super::{Client, Wait};
 use crate::Result;
 use custodia_api::{
-    Approval, KeyRotation, KeyRotationTx, NewProposal, Org, OrgTx, Orgs, ProposalFilter,
-    ProposalPage, ProposalTx, ProposalView, Refusal, Reinstatement, Suspension,
+    Approval, IdentityRotation, IdentityRotationTx, KeyRotation, KeyRotationTx, NewProposal, Org,
+    OrgTx, Orgs, ProposalFilter, ProposalPage, ProposalTx, ProposalView, Refusal, Reinstatement,
+    Suspension,
 };
 use custodia_protocol::ProposalId;
 
@@ -79,6 +80,13 @@ impl Client {
     /// and announces it with `RotateKeys`.
     pub async fn rotate_encryption_key(&self, wait: Wait) -> Result<KeyRotationTx> {
         self.write("/v1/keys/rotate", &KeyRotation { encryption: true }, wait)
+            .await
+    }
+
+    /// `POST /v1/keys/identity`: the node makes a new identity key, keeps it in its keyring
+    /// and announces it with `RotateIdentity` and its proof of possession.
+    pub async fn rotate_identity_key(&self, wait: Wait) -> Result<IdentityRotationTx> {
+        self.write("/v1/keys/identity", &IdentityRotation {}, wait)
             .await
     }
 }

@@ -10,10 +10,11 @@ use connect::{parse_base, read_org_config};
 
 use crate::{Error, Result, events::EventStream};
 use custodia_api::{
-    Approval, AuditEntry, AuditFilter, AuditPage, BatchAccepted, BlockView, Fetched, KeyRotationTx,
-    NewRecord, NewRequest, OrgTx, ProposalTx, Receipt, RecordFilter, RecordPage, RecordStatus,
-    RecordTx, RecordView, Refusal, RequestDetail, RequestFilter, RequestPage, RequestTx, Status,
-    TxAccepted, TxStatus, WaitQuery, Withdrawal, limits::MAX_TIMEOUT_SECS,
+    Approval, AuditEntry, AuditFilter, AuditPage, BatchAccepted, BlockView, Fetched,
+    IdentityRotationTx, KeyRotationTx, NewRecord, NewRequest, OrgTx, ProposalTx, Receipt,
+    RecordFilter, RecordPage, RecordStatus, RecordTx, RecordView, Refusal, RequestDetail,
+    RequestFilter, RequestPage, RequestTx, Status, TxAccepted, TxStatus, WaitQuery, Withdrawal,
+    limits::MAX_TIMEOUT_SECS,
 };
 use custodia_protocol::{RecordId, RequestId};
 use reqwest::{
@@ -511,7 +512,14 @@ macro_rules! written {
     )*};
 }
 
-written!(RecordTx, RequestTx, OrgTx, KeyRotationTx, ProposalTx);
+written!(
+    RecordTx,
+    RequestTx,
+    OrgTx,
+    KeyRotationTx,
+    IdentityRotationTx,
+    ProposalTx
+);
 
 #[cfg(test)]
 mod tests {

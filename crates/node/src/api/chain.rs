@@ -24,14 +24,16 @@ pub(crate) async fn status(State(ctx): State<Arc<ApiContext>>) -> Result<Json<St
     let ledger = &ctx.ledger;
     let head = ledger.head();
     let genesis = ledger.genesis();
-    let me = ctx.keys.current().identity_key();
     let orgs = query(ledger, |queries| Ok(queries.orgs()?)).await?;
-    let Some(org) = orgs.iter().find(|org| org.identity_key == me) else {
+    // By name: the key file may be a rotation ahead of a state still catching up (§3.3).
+    let Some(org) = orgs.iter().find(|org| org.name == ctx.org) else {
         return Err(ApiError::internal(format!(
-            "this node's key is not an organisation of the chain {}",
-            genesis.chain_id
+            "this node's organisation {} is not an organisation of the chain {} (yet, as far as \
+             this node has applied it)",
+            ctx.org, genesis.chain_id
         )));
     };
+    let me = org.identity_key.clone();
     let epoch = ledger.epochs().of(head.height.saturating_add(1));
     let seats = ledger
         .validator_sets()

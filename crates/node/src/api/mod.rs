@@ -9,6 +9,7 @@
 //! | `POST /v1/orgs/{name}/suspend`, `/reinstate` | the supervisor suspends (with a reason) or reinstates a member |
 //! | `POST /v1/proposals`, `GET /v1/proposals`, `GET /v1/proposals/{id}`, `POST /v1/proposals/{id}/approve`, `/reject` | governance: propose a change, list and show proposals, vote |
 //! | `POST /v1/keys/rotate` | this organisation's new encryption key: into the keyring, then `RotateKeys` |
+//! | `POST /v1/keys/identity` | this organisation's next identity key: into the keyring, then `RotateIdentity` |
 //! | `POST /v1/records` | plaintext fields → commitment, sealed to the supervisor, signed, submitted |
 //! | `GET /v1/records`, `GET /v1/records/{record_id}` | records' metadata (never values) |
 //! | `POST /v1/requests` | a signed share request |
@@ -37,6 +38,7 @@ mod error;
 mod events;
 mod fetch;
 mod guard;
+mod identity;
 mod json;
 mod openapi;
 mod ops;
@@ -151,6 +153,7 @@ fn routes(params: &Params) -> Routes {
         .post("/v1/orgs/{name}/suspend", orgs::suspend, small)
         .post("/v1/orgs/{name}/reinstate", orgs::reinstate, small)
         .post("/v1/keys/rotate", orgs::rotate, small)
+        .post("/v1/keys/identity", identity::rotate, small)
         .post("/v1/proposals", proposals::propose, small)
         .get("/v1/proposals", proposals::list)
         .get("/v1/proposals/{proposal_id}", proposals::show)

@@ -4,7 +4,9 @@
 //! scheme and the errors every operation may answer, the schema of one server-sent event, and
 //! the chain's `max_request_ttl` as the maximum of a request's `ttl`.
 
-use super::{audit, chain, decide, events, fetch, ops, orgs, proposals, records, requests, txs};
+use super::{
+    audit, chain, decide, events, fetch, identity, ops, orgs, proposals, records, requests, txs,
+};
 use axum::{Json, extract::State};
 use custodia_api::{
     self as api,
@@ -44,6 +46,7 @@ use utoipa::{
         orgs::suspend,
         orgs::reinstate,
         orgs::rotate,
+        identity::rotate,
         proposals::propose,
         proposals::list,
         proposals::show,

@@ -174,7 +174,7 @@ pub(crate) async fn rotate(
         return Err(ApiError::bad_request(
             "unsupported_rotation",
             "only the encryption key rotates here: send {\"encryption\": true} (the identity key \
-             is also the consensus and p2p key and rotates with the validator set)",
+             rotates with POST /v1/keys/identity)",
         ));
     }
     let me = ctx.keys.current().identity_key();
@@ -204,16 +204,7 @@ pub(crate) async fn rotate(
             let keys = ctx.keys.clone();
             blocking(move || keys.rotate_encryption())
                 .await?
-                .map_err(|err| {
-                    ApiError::new(
-                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        "keyring_write_failed",
-                        format!(
-                            "cannot write the new keyring ({err}); nothing was submitted: check \
-                             the key file's directory and try again"
-                        ),
-                    )
-                })?
+                .map_err(keyring_write_failed)?
         }
     };
     tracing::info!(encryption_key = %hex::encode(key.0), "encryption key rotated in the keyring");
@@ -222,6 +213,18 @@ pub(crate) async fn rotate(
     };
     let submitted = wait::submit_holding(&ctx, body, wait, turn).await?;
     Ok(wait::answer(Written::Key(hex::encode(key.0)), submitted))
+}
+
+/// The 500 of a key rotation whose new keyring could not be written (nothing was submitted).
+pub(crate) fn keyring_write_failed(err: std::io::Error) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "keyring_write_failed",
+        format!(
+            "cannot write the new keyring ({err}); nothing was submitted: check the key file's \
+             directory and try again"
+        ),
+    )
 }
 
 /// The API's spelling of a membership.

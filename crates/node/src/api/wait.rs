@@ -50,7 +50,8 @@ pub(crate) fn rule_status(code: Code) -> StatusCode {
         | Code::CannotRemoveSupervisor
         | Code::OwnRemoval
         | Code::SignerRemoved
-        | Code::SignerNotAdmitted => StatusCode::FORBIDDEN,
+        | Code::SignerNotAdmitted
+        | Code::SignerRotated => StatusCode::FORBIDDEN,
         Code::RecordNotFound
         | Code::RequestNotFound
         | Code::OrgNotFound
@@ -189,6 +190,8 @@ pub(crate) enum Written {
     Org(String),
     /// A new encryption key of this organisation (hex).
     Key(String),
+    /// A new identity key of this organisation (hex).
+    IdentityKey(String),
     /// A proposal (propose, vote).
     Proposal(ProposalId),
 }
@@ -216,6 +219,12 @@ impl Written {
             .into_response(),
             Written::Key(encryption_key) => Json(KeyRotationTx {
                 encryption_key,
+                tx_id,
+                receipt,
+            })
+            .into_response(),
+            Written::IdentityKey(identity_key) => Json(custodia_api::IdentityRotationTx {
+                identity_key,
                 tx_id,
                 receipt,
             })

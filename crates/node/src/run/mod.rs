@@ -2,25 +2,24 @@
 //! `lookup` p2p network, the [`crate::engine`], and the REST API — until SIGINT or SIGTERM.
 
 mod prepare;
+mod session;
 
 pub use prepare::{Prepared, prepare};
 
 use crate::{
     Keyring,
     api::{self, ApiContext},
-    config::{NEW_VALIDATOR_FILE, is_new_validator},
-    engine::{self, Channels, Timing, channel},
+    config::{NEW_VALIDATOR_FILE, is_new_validator, mark_new_validator},
+    identity,
     ledger::Ledger,
-    p2p,
-    vote_gate::VoteGate,
     workers,
 };
 use anyhow::{Context as _, Result, anyhow};
-use commonware_p2p::authenticated::lookup;
 use commonware_runtime::{
     Metrics as _, Runner as _, Spawner as _, Supervisor as _, telemetry::metrics::GaugeExt as _,
     tokio,
 };
+use session::Session;
 use std::{sync::Arc, time::Duration};
 use tracing::{error, info};
 
@@ -31,7 +30,7 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
         config,
         bootstrap,
         genesis,
-        keys,
+        mut keys,
         token,
         api_limits,
         tls,
@@ -70,9 +69,15 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
     api_listener.set_nonblocking(true)?;
     crate::ports::check_listen(config.p2p_listen, "p2p")?;
 
+    let initial_key = {
+        let keyring = Keyring::new(keys.clone(), config.key.clone());
+        let key = identity::session_key(&ledger, &config.org, &keyring)
+            .with_context(|| format!("cannot write the key file {}", config.key.display()))?;
+        keys = (*keyring.current()).clone();
+        key
+    };
     let new_validator_file = config.data_dir.join(NEW_VALIDATOR_FILE);
-    let new_validator = is_new_validator(&config.data_dir, &keys.identity_key());
-    if !new_validator && new_validator_file.exists() {
+    if !is_new_validator(&config.data_dir, &initial_key.key()) && new_validator_file.exists() {
         tracing::warn!(
             file = %new_validator_file.display(),
             "the new-validator file names another identity key than this node's: it is ignored"
@@ -86,54 +91,13 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
             .with_catch_panics(false),
     );
     runtime.start(|context| async move {
-        let signer = keys.identity.clone();
-        let identity_key = keys.identity_key();
         let keys = Arc::new(Keyring::new(keys, config.key.clone()));
-        let network_config = p2p::config(
-            signer.clone(),
-            config.p2p_listen,
-            &ledger,
-            config.allow_private_ips,
-            bootstrap.len(),
-        );
-        let (mut network, oracle) = lookup::Network::new(context.child("p2p"), network_config);
-        let channels = Channels {
-            votes: network.register(channel::VOTES, p2p::quota(channel::VOTES)),
-            certificates: network
-                .register(channel::CERTIFICATES, p2p::quota(channel::CERTIFICATES)),
-            resolver: network.register(channel::RESOLVER, p2p::quota(channel::RESOLVER)),
-            broadcast: network.register(channel::BROADCAST, p2p::quota(channel::BROADCAST)),
-            backfill: network.register(channel::BACKFILL, p2p::quota(channel::BACKFILL)),
-            mempool: network.register(channel::MEMPOOL, p2p::quota(channel::MEMPOOL)),
-        };
-        let network = network.start();
-
-        let engine = engine::start(
-            context.child("node"),
-            engine::Config {
-                signer,
-                ledger: ledger.clone(),
-                blocker: oracle.clone(),
-                peer_manager: oracle,
-                bootstrap,
-                partition_prefix: "custodia".into(),
-                timing: Timing::default(),
-                new_validator,
-                vote_gate: VoteGate::open(),
-            },
-            channels,
-        );
-
         let workers = workers::start(
             context.child("workers"),
             ledger.clone(),
             keys.clone(),
             config.approval,
         );
-
-        if new_validator {
-            forget_new_validator(&ledger, identity_key, new_validator_file);
-        }
 
         let metrics_context = context.child("metrics");
         let peers: Arc<dyn Fn() -> usize + Send + Sync> =
@@ -178,35 +142,67 @@ pub fn run(prepared: Prepared, reindex: bool) -> Result<()> {
             "custodia node running"
         );
 
-        let engine = async move {
-            match engine.await {
-                Ok(Err(err)) => err.to_string(),
-                Ok(Ok(())) => "the engine stopped".to_string(),
-                Err(err) => format!("the engine stopped: {err}"),
-            }
-        };
         let api = async move {
             api.await
                 .unwrap_or_else(|err| format!("the API stopped: {err}"))
         };
-        let parts: [std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>>; 4] = [
-            Box::pin(engine),
-            Box::pin(async move { stopped("the p2p network", network.await) }),
+        let others: [std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>>; 2] = [
             Box::pin(api),
             Box::pin(async move { stopped("the role workers", workers.await) }),
         ];
-        let stopped = futures::future::select_all(parts);
-        futures::pin_mut!(stopped);
-        let failure = ::tokio::select! {
-            _ = shutdown_signal() => {
-                info!("stopping on signal");
-                None
+        let others = futures::future::select_all(others);
+        futures::pin_mut!(others);
+        let shutdown = shutdown_signal();
+        futures::pin_mut!(shutdown);
+        let mut key = initial_key;
+        let mut n = 0;
+        let failure = loop {
+            if key.promoted
+                && let Err(err) = mark_new_validator(&config.data_dir, &key.key())
+            {
+                break Some(format!("cannot write the new-validator file: {err}"));
             }
-            (why, _, _) = &mut stopped => {
-                error!(reason = %why, "a node component stopped: the node stops");
-                Some(why)
+            let new_validator = is_new_validator(&config.data_dir, &key.key());
+            if new_validator {
+                forget_new_validator(&ledger, key.key(), config.data_dir.join(NEW_VALIDATOR_FILE));
+            }
+            let mut session = Session::start(
+                &context,
+                n,
+                &config,
+                &ledger,
+                &bootstrap,
+                key.secret.clone(),
+                new_validator,
+            );
+            let session_key = key.key();
+            let rekey = identity::rekey_due(&ledger, &config.org, &keys, &session_key);
+            ::tokio::select! {
+                _ = &mut shutdown => {
+                    info!("stopping on signal");
+                    break None;
+                }
+                (why, _, _) = &mut others => break Some(why),
+                why = session.stopped() => break Some(why),
+                next = rekey => match next {
+                    Ok(next) => {
+                        info!(
+                            from = %session_key,
+                            to = %next.key(),
+                            "the chain rotated this organisation's identity key: the node \
+                             restarts its p2p network and consensus under the new key"
+                        );
+                        session.stop(&config).await;
+                        key = next;
+                        n += 1;
+                    }
+                    Err(err) => break Some(format!("cannot write the key file: {err}")),
+                },
             }
         };
+        if let Some(why) = &failure {
+            error!(reason = %why, "a node component stopped: the node stops");
+        }
         let code = i32::from(failure.is_some());
         let _ = context.stop(code, Some(Duration::from_secs(5))).await;
         match failure {
@@ -245,6 +241,11 @@ fn forget_new_validator(
                 .set(epoch)
                 .is_some_and(|set| set.position(&key).is_some());
             if height > started && validates {
+                // A later session's key may have replaced the marker: remove only this key's.
+                let Some(dir) = file.parent() else { return };
+                if !is_new_validator(dir, &key) {
+                    return;
+                }
                 if let Err(err) = std::fs::remove_file(&file) {
                     error!(%err, file = %file.display(), "cannot remove the new-validator file");
                 }

@@ -154,8 +154,12 @@ pub(super) fn check_organisation(
     let orgs = ledger
         .query(|queries| Ok(queries.orgs()?))
         .context("cannot read the organisations of the state")?;
-    let key = keys.identity_key();
-    if let Some(org) = orgs.iter().find(|org| org.identity_key == key) {
+    // The current key, or one the keyring rotated to or from: the state may be ahead of the
+    // key file (a crash before the keyring promoted the next key) or behind it (a reindex).
+    if let Some(org) = orgs
+        .iter()
+        .find(|org| keys.identity_secret_for(&org.identity_key).is_some())
+    {
         if org.name != config.org {
             bail!(
                 "the config says org = \"{}\", but its key belongs to \"{}\" on the chain: fix `org` in the config",

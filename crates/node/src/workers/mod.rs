@@ -337,7 +337,9 @@ impl Worker {
                 let work = match duty {
                     Duty::Attest(record_id) => supervisor::submitted(queries, &record_id)?
                         .map(|r| Work::Attest(Box::new(r))),
-                    _ => self.body(queries, &duty, valid_until)?.map(Work::Ready),
+                    _ => self
+                        .body(queries, &duty, valid_until)?
+                        .map(|body| Work::Ready(Box::new(body))),
                 };
                 read.push((duty, anchor, valid_until, work));
             }
@@ -359,7 +361,7 @@ impl Worker {
                     Work::Attest(record) => {
                         supervisor::attestation(&chain, keys, &params, &record)?
                     }
-                    Work::Ready(body) => body,
+                    Work::Ready(body) => *body,
                 };
                 Some(duty::sign(keys, chain, &duty, valid_until, body))
             });
@@ -523,7 +525,7 @@ enum Work {
     /// A record to open and judge.
     Attest(Box<supervisor::Submitted>),
     /// The body, ready.
-    Ready(Body),
+    Ready(Box<Body>),
 }
 
 /// Calls `each` on every row of a paged query.

@@ -14,7 +14,7 @@ use custodia_node::{
     config::ApprovalPolicy,
     engine::{self, Channels, Timing, channel},
     epoch::peers,
-    p2p, workers,
+    identity, p2p, workers,
 };
 use custodia_protocol::{Digest, Genesis, OrgKeys, Params, RecordId, RequestId, Tx, testing};
 use custodia_state::{Receipt, RecordStatus, RequestStatus};
@@ -355,14 +355,40 @@ where
             Input = (),
         > + Sync,
 {
-    let keys = &consortium.keys[index];
-    let public_key = keys.identity.public_key();
+    let keys = Arc::new(Keyring::in_memory(consortium.keys[index].clone()));
+    start_node_keyed(context, oracle, consortium, index, keys, application, disk).await
+}
+
+/// [`start_node_on`] with `keys` as the organisation's keyring: the node runs under the key
+/// that its state gives its organisation (`identity::session_key`, as `custodia node` does), so
+/// a node restarted after the chain rotated its identity key votes under the new one.
+pub async fn start_node_keyed<A>(
+    context: &deterministic::Context,
+    oracle: &Oracle<PublicKey, deterministic::Context>,
+    consortium: &Consortium,
+    index: usize,
+    keys: Arc<Keyring>,
+    application: impl FnOnce(Arc<Ledger>) -> A,
+    disk: &Disk,
+) -> SimNode
+where
+    A: ConsensusApplication<
+            deterministic::Context,
+            Block = ChainBlock,
+            SigningScheme = GatedScheme,
+            Context = Context<Digest, PublicKey>,
+            Input = (),
+        > + Sync,
+{
     let ledger = Ledger::open(
         consortium.genesis.clone(),
         Some(consortium.dir.path().join(&disk.state_file)),
         disk.mempool,
     )
     .expect("open ledger");
+    let session = identity::session_key(&ledger, &org_name(consortium, index), &keys)
+        .expect("an in-memory keyring writes no file");
+    let public_key = session.key();
     let control = oracle.control(public_key.clone());
     let mut registered = Vec::new();
     for ch in channel::ALL {
@@ -388,26 +414,33 @@ where
     let handle = engine::start_with(
         context.child("validator").with_attribute("index", index),
         engine::Config {
-            signer: keys.identity.clone(),
+            signer: session.secret,
             ledger: ledger.clone(),
             blocker: control,
             peer_manager: oracle.socket_manager(),
             bootstrap: Vec::new(),
             partition_prefix: disk.partition_prefix.clone(),
             timing: Timing::default(),
-            new_validator: disk.new_validator,
+            new_validator: disk.new_validator || session.promoted,
             vote_gate: vote_gate.clone(),
         },
         channels,
         application,
     );
     SimNode {
-        keys: Arc::new(Keyring::in_memory(consortium.keys[index].clone())),
+        keys,
         ledger,
         handle,
         vote_gate,
         workers: None,
     }
+}
+
+/// The name of organisation `index` (a genesis one, or a newcomer of `keys[VALIDATORS..]`).
+pub fn org_name(consortium: &Consortium, index: usize) -> String {
+    testing::genesis_of(&consortium.keys, Params::default()).orgs[index]
+        .name
+        .clone()
 }
 
 /// Waits (in simulated time) until `done` holds, checking every 100 ms; panics after `limit`.

@@ -1,7 +1,7 @@
 //! [`Body`]: what a transaction does, and its codec (DESIGN §4.2).
 
 use crate::{
-    Change, Digest, EncryptionKey, OrgId, ProposalId, RecordId, RequestId,
+    Change, Digest, EncryptionKey, IdentityKey, OrgId, ProposalId, RecordId, RequestId, Signature,
     encoding::{
         read_str, read_strs, read_text, read_texts, str_size, strs_size, write_str, write_strs,
     },
@@ -90,6 +90,15 @@ pub enum Body {
         /// The new X25519 key that records and deliveries to it are sealed to from now on.
         encryption_key: EncryptionKey,
     },
+    /// An organisation replaces its identity key (signed by its current one): the new key signs
+    /// its txs and votes from the start of the epoch after next (DESIGN §4.10).
+    RotateIdentity {
+        /// The new Ed25519 key.
+        identity_key: IdentityKey,
+        /// The new key's signature of [`crate::rotation::possession_message`] (its proof of
+        /// possession).
+        proof: Signature,
+    },
     /// An organisation proposes a change of the consortium; its proposal is its approving vote.
     Propose {
         /// Fresh id of the proposal.
@@ -124,6 +133,7 @@ impl Body {
             Body::RotateKeys { .. } => "rotate_keys",
             Body::Propose { .. } => "propose",
             Body::Vote { .. } => "vote",
+            Body::RotateIdentity { .. } => "rotate_identity",
         }
     }
 
@@ -139,6 +149,7 @@ impl Body {
             Body::RotateKeys { .. } => 7,
             Body::Propose { .. } => 8,
             Body::Vote { .. } => 9,
+            Body::RotateIdentity { .. } => 10,
         }
     }
 }
@@ -226,6 +237,13 @@ impl Write for Body {
                 approve.write(buf);
                 write_str(reason, buf);
             }
+            Body::RotateIdentity {
+                identity_key,
+                proof,
+            } => {
+                identity_key.write(buf);
+                proof.write(buf);
+            }
         }
     }
 }
@@ -267,6 +285,7 @@ impl EncodeSize for Body {
             Body::RotateKeys { .. } => 32,
             Body::Propose { change, .. } => ProposalId::SIZE + change.encode_size() + u64::SIZE,
             Body::Vote { reason, .. } => ProposalId::SIZE + 1 + str_size(reason),
+            Body::RotateIdentity { .. } => IdentityKey::SIZE + Signature::SIZE,
         }
     }
 }
@@ -353,6 +372,10 @@ impl Read for Body {
                 proposal_id: ProposalId::read(buf)?,
                 approve: bool::read(buf)?,
                 reason: read_text(buf, MAX_REASON_CHARS, "reason")?,
+            },
+            10 => Body::RotateIdentity {
+                identity_key: crate::keys::read_identity_key(buf)?,
+                proof: Signature::read(buf)?,
             },
             other => return Err(CodecError::InvalidEnum(other)),
         })

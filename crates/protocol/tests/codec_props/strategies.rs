@@ -111,6 +111,21 @@ pub fn rotate_keys() -> impl Strategy<Value = Body> {
     })
 }
 
+pub fn rotate_identity() -> impl Strategy<Value = Body> {
+    (0u64..64, 0u64..64, any::<[u8; 32]>()).prop_map(|(current, new, chain)| {
+        let new = OrgKeys::from_seed(new).identity;
+        let current = OrgKeys::from_seed(current).identity_key();
+        Body::RotateIdentity {
+            identity_key: commonware_cryptography::Signer::public_key(&new),
+            proof: custodia_protocol::rotation::prove_possession(
+                &new,
+                &custodia_protocol::hash::sha256(&[&chain]),
+                &current,
+            ),
+        }
+    })
+}
+
 pub fn change() -> impl Strategy<Value = custodia_protocol::Change> {
     use custodia_protocol::{Change, GenesisOrg, GovernedParam, Role};
     prop_oneof![
@@ -162,6 +177,7 @@ pub fn body() -> impl Strategy<Value = Body> {
         cancel(),
         set_org_status(),
         rotate_keys(),
+        rotate_identity(),
         propose(),
         vote(),
     ]

@@ -194,7 +194,8 @@ fn set_status(
     Ok(())
 }
 
-fn event(
+/// An end-of-block event (no tx, no actor).
+pub(super) fn event(
     height: u64,
     kind: EventKind,
     subject: Option<OrgId>,

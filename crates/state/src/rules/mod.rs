@@ -1,6 +1,7 @@
 //! The rules of DESIGN §4.5: who may do what, in which state. Each body is checked in full
 //! before anything is written, so a failed tx leaves the world state as if it were absent.
 
+mod identity;
 mod membership;
 mod org;
 mod proposal;
@@ -118,13 +119,16 @@ impl Ctx<'_> {
                 ),
             ),
             Some(org) => Ok(org),
-            None => reject(
-                Code::UnknownSigner,
-                format!(
-                    "signer {} is not an organisation of this chain",
-                    hex::encode(self.signer.as_ref())
+            None => match identity::rotated_away(self.conn, self.orgs, self.height, self.signer)? {
+                Some(message) => reject(Code::SignerRotated, message),
+                None => reject(
+                    Code::UnknownSigner,
+                    format!(
+                        "signer {} is not an organisation of this chain",
+                        hex::encode(self.signer.as_ref())
+                    ),
                 ),
-            ),
+            },
         }
     }
 
@@ -199,7 +203,7 @@ impl Ctx<'_> {
 }
 
 /// Checks and applies one body.
-pub(crate) fn execute(ctx: &mut Ctx<'_>, body: &Body) -> Result<(), Fail> {
+pub(crate) fn execute(ctx: &mut Ctx<'_>, chain: &Digest, body: &Body) -> Result<(), Fail> {
     match body {
         Body::SubmitRecord {
             record_id,
@@ -234,6 +238,10 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, body: &Body) -> Result<(), Fail> {
             reason,
         } => org::set_status(ctx, *org, *active, reason),
         Body::RotateKeys { encryption_key } => org::rotate_keys(ctx, encryption_key),
+        Body::RotateIdentity {
+            identity_key,
+            proof,
+        } => identity::rotate(ctx, chain, identity_key, proof),
         Body::Propose {
             proposal_id,
             change,
@@ -260,5 +268,6 @@ pub(crate) fn end_of_block(
     request::expire(conn, height, events)?;
     proposal::expire(conn, height, events)?;
     membership::take_effect(conn, height, orgs, events)?;
+    identity::take_effect(conn, height, orgs, events)?;
     validators::announce(conn, height, params, orgs, events)
 }

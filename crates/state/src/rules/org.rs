@@ -85,19 +85,23 @@ pub(super) fn encryption_key_owner(
         .optional()
 }
 
+/// `this organisation's` when `owner` is `org`, else `<owner's name>'s`: whose a reused key is.
+pub(super) fn whose(ctx: &Ctx<'_>, owner: OrgId, org: OrgId) -> String {
+    if owner == org {
+        return "this organisation's".to_string();
+    }
+    let name = ctx
+        .orgs
+        .by_id(owner)
+        .map_or("another organisation", |o| &o.name);
+    format!("{name}'s")
+}
+
 pub(super) fn rotate_keys(ctx: &mut Ctx<'_>, encryption_key: &EncryptionKey) -> Result<(), Fail> {
     ctx.require_active("rotate its keys")?;
     let org = ctx.signer_org()?.id;
     if let Some((owner, height)) = encryption_key_owner(ctx, encryption_key)? {
-        let whose = if owner == org {
-            "this organisation's".to_string()
-        } else {
-            let name = ctx
-                .orgs
-                .by_id(owner)
-                .map_or("another organisation", |o| &o.name);
-            format!("{name}'s")
-        };
+        let whose = whose(ctx, owner, org);
         return reject(
             Code::KeyReused,
             format!(

@@ -238,6 +238,15 @@ fn check_new_member(ctx: &Ctx<'_>, org: &GenesisOrg) -> Result<(), Fail> {
             ),
         );
     }
+    if let Some((owner, _)) = super::identity::key_owner(ctx, &org.identity_key)? {
+        return reject(
+            Code::OrgExists,
+            format!(
+                "organisation {} has or had this identity key: the new member needs its own",
+                name_of(ctx, owner)
+            ),
+        );
+    }
     if ctx.orgs.iter().count() >= MAX_ORGS {
         return reject(
             Code::InvalidProposal,
@@ -247,8 +256,9 @@ fn check_new_member(ctx: &Ctx<'_>, org: &GenesisOrg) -> Result<(), Fail> {
     Ok(())
 }
 
-/// At most one membership change is pending at a time: open, or enacted and not yet in effect.
-fn membership_change_pending(ctx: &Ctx<'_>) -> Result<(), Fail> {
+/// At most one change of the validators is pending at a time: a membership change open, or
+/// enacted and not yet in effect, or an identity rotation not yet in effect.
+pub(super) fn membership_change_pending(ctx: &Ctx<'_>) -> Result<(), Fail> {
     let open: Option<Vec<u8>> = ctx
         .conn
         .prepare_cached(
@@ -276,6 +286,15 @@ fn membership_change_pending(ctx: &Ctx<'_>) -> Result<(), Fail> {
                 org.name,
                 org.membership.as_str(),
                 org.membership_height
+            ),
+        );
+    }
+    if let Some((name, from_height)) = super::identity::pending(ctx)? {
+        return reject(
+            Code::MembershipChangePending,
+            format!(
+                "{name}'s new identity key takes effect at height {from_height}: one change of \
+                 the validators at a time"
             ),
         );
     }
@@ -428,7 +447,7 @@ fn enact(
         format!("{tally}; in effect from height {effective}"),
     );
     if let Some(next) = next {
-        validators::schedule(ctx, &next, proposal_id, target)?;
+        validators::schedule(ctx, &next, Some(proposal_id), target)?;
     }
     Ok(())
 }

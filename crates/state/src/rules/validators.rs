@@ -1,8 +1,9 @@
-//! The validator set follows membership (DESIGN §3.2, §4.10). A membership change enacted at
-//! height h in epoch E schedules the set of epoch E+2: the set of E+1 with one seat added or
-//! removed. It is allowed only if the set stays within `max_validators` and the validators that
-//! continue from E+1 are a quorum of the new set, checked at `Propose` and again at enactment. At
-//! the end of an epoch's last block, a set that starts with the next epoch is announced.
+//! The validator set follows membership (DESIGN §3.2, §4.10). A membership change or an
+//! identity rotation enacted at height h in epoch E schedules the set of epoch E+2: the set of
+//! E+1 with one seat added, removed or rekeyed. It is allowed only if the set stays within
+//! `max_validators` and the validators that continue from E+1 are a quorum of the new set,
+//! checked at `Propose` and again at enactment (a rotation: when applied). At the end of an
+//! epoch's last block, a set that starts with the next epoch is announced.
 
 use super::{Ctx, Fail, reject};
 use crate::{
@@ -11,12 +12,13 @@ use crate::{
     receipt::Code,
     validators::{self, Seat},
 };
-use custodia_protocol::{Change, OrgId, Params, ProposalId, epochs};
+use custodia_protocol::{Change, IdentityKey, OrgId, Params, ProposalId, epochs};
 use rusqlite::Connection;
 
-/// The validator set a membership change makes, and the epoch it starts.
+/// The validator set a membership change or an identity rotation makes, and the epoch it
+/// starts.
 pub(super) struct NextSet {
-    from_epoch: u64,
+    pub from_epoch: u64,
     seats: Vec<Seat>,
 }
 
@@ -29,11 +31,53 @@ pub(super) fn next_set(ctx: &Ctx<'_>, change: &Change) -> Result<Option<NextSet>
     if !change.is_membership() {
         return Ok(None);
     }
+    let (next_epoch, current) = following(ctx)?;
+    let mut seats = current.clone();
+    match change {
+        // The id `admit` gives it: no other organisation is admitted in between.
+        Change::AddMember(org) => seats.push((ctx.orgs.next_id(), org.identity_key.clone())),
+        Change::RemoveMember { org } => seats.retain(|(id, _)| id != org),
+        Change::ChangeParams(_) => return Ok(None),
+    }
+    checked(
+        ctx,
+        next_epoch,
+        &current,
+        seats,
+        "an organisation can be added to 3 validators or more",
+    )
+    .map(Some)
+}
+
+/// The set an identity rotation by `org` to `key` at this height makes: the set of the next
+/// epoch with `org`'s seat under `key`, from the epoch after; refused as [`next_set`] refuses.
+/// With one seat changed, the continuing validators are a quorum only from 4 validators on.
+pub(super) fn rotated_set(ctx: &Ctx<'_>, org: OrgId, key: &IdentityKey) -> Result<NextSet, Fail> {
+    let (next_epoch, current) = following(ctx)?;
+    let seats = current
+        .iter()
+        .map(|(id, seated)| {
+            let key = if *id == org { key } else { seated };
+            (*id, key.clone())
+        })
+        .collect();
+    checked(
+        ctx,
+        next_epoch,
+        &current,
+        seats,
+        "an identity key can be rotated with 4 validators or more",
+    )
+}
+
+/// The epoch after this height's, and its set; refused (`membership_change_pending`) if a set
+/// is already scheduled from the epoch after that or later.
+fn following(ctx: &Ctx<'_>) -> Result<(u64, Vec<Seat>), Fail> {
     let length = ctx.params.epoch_length;
     let next_epoch = epochs::epoch_of(ctx.height, length).saturating_add(1);
     let from_epoch = epochs::effect_epoch(ctx.height, length);
-    // One membership change at a time already rules this out; checked so that the set of
-    // `next_epoch` is the one the change follows and its rows cannot collide with another's.
+    // One change at a time already rules this out; checked so that the set of `next_epoch` is
+    // the one the change follows and its rows cannot collide with another's.
     if let Some(latest) = validators::latest_start(ctx.conn)?
         && latest >= from_epoch
     {
@@ -44,14 +88,20 @@ pub(super) fn next_set(ctx: &Ctx<'_>, change: &Change) -> Result<Option<NextSet>
             ),
         );
     }
-    let current = validators::set_of(ctx.conn, next_epoch)?;
-    let mut seats = current.clone();
-    match change {
-        // The id `admit` gives it: no other organisation is admitted in between.
-        Change::AddMember(org) => seats.push((ctx.orgs.next_id(), org.identity_key.clone())),
-        Change::RemoveMember { org } => seats.retain(|(id, _)| id != org),
-        Change::ChangeParams(_) => return Ok(None),
-    }
+    Ok((next_epoch, validators::set_of(ctx.conn, next_epoch)?))
+}
+
+/// `seats` as the set from the epoch after `next_epoch`, if it stays within `max_validators`
+/// and the validators of `current` that continue are a quorum of it (`hint` says when a change
+/// of this kind can pass).
+fn checked(
+    ctx: &Ctx<'_>,
+    next_epoch: u64,
+    current: &[Seat],
+    seats: Vec<Seat>,
+    hint: &str,
+) -> Result<NextSet, Fail> {
+    let from_epoch = next_epoch.saturating_add(1);
     let seats = validators::seated(seats);
     let size = seats.len();
     let max = ctx.params.max_validators;
@@ -75,12 +125,12 @@ pub(super) fn next_set(ctx: &Ctx<'_>, change: &Change) -> Result<Option<NextSet>
             format!(
                 "from epoch {from_epoch} the chain would have {size} validators, of which only \
                  {continuing} validate epoch {next_epoch}: fewer than the {quorum} that finalize a \
-                 block, so the chain could halt at the boundary until the new validator runs \
-                 (DESIGN §4.10); an organisation can be added to 3 validators or more"
+                 block, so the chain could halt at the boundary until the new key runs \
+                 (DESIGN §4.10); {hint}"
             ),
         );
     }
-    Ok(Some(NextSet { from_epoch, seats }))
+    Ok(NextSet { from_epoch, seats })
 }
 
 /// Writes the set the current tx enacted (`validator_set_scheduled`: subject the organisation
@@ -88,17 +138,21 @@ pub(super) fn next_set(ctx: &Ctx<'_>, change: &Change) -> Result<Option<NextSet>
 pub(super) fn schedule(
     ctx: &mut Ctx<'_>,
     next: &NextSet,
-    proposal_id: &ProposalId,
+    proposal_id: Option<&ProposalId>,
     subject: Option<OrgId>,
 ) -> Result<(), Fail> {
     validators::write(ctx.conn, next.from_epoch, ctx.height, &next.seats)?;
     let detail = describe(next.from_epoch, &next.seats, ctx.orgs);
-    ctx.emit_proposal(
-        EventKind::ValidatorSetScheduled,
-        subject,
-        *proposal_id,
-        detail,
-    );
+    match proposal_id {
+        Some(id) => ctx.emit_proposal(EventKind::ValidatorSetScheduled, subject, *id, detail),
+        None => ctx.emit(
+            EventKind::ValidatorSetScheduled,
+            subject,
+            None,
+            None,
+            detail,
+        ),
+    }
     Ok(())
 }
 
