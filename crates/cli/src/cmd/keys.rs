@@ -59,23 +59,18 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             .map_err(explain)
     })?;
     drop(spinner);
-    if global.json {
-        print_json(&sent)?;
-    } else {
-        print_stdout(&format!("{}\n", sent.encryption_key))?;
-    }
-    match &sent.receipt {
-        Some(receipt) => eprintln!(
+    let done = sent.receipt.as_ref().map(|receipt| {
+        format!(
             "encryption key rotated in block {}: back up the key file now (OPERATIONS.md)",
             receipt.height
-        ),
-        None => eprintln!(
-            "new encryption key in the keyring; RotateKeys sent (tx {}), not waiting: back up the \
-             key file now (OPERATIONS.md)",
-            sent.tx_id
-        ),
-    }
-    Ok(())
+        )
+    });
+    let sent_only = format!(
+        "new encryption key in the keyring; RotateKeys sent (tx {}), not waiting: back up the \
+         key file now (OPERATIONS.md)",
+        sent.tx_id
+    );
+    report(global, &sent, &sent.encryption_key, done, sent_only)
 }
 
 fn rotate_identity(args: &RotateArgs, global: &GlobalArgs) -> Result<()> {
@@ -88,23 +83,36 @@ fn rotate_identity(args: &RotateArgs, global: &GlobalArgs) -> Result<()> {
             .map_err(explain)
     })?;
     drop(spinner);
-    if global.json {
-        print_json(&sent)?;
-    } else {
-        print_stdout(&format!("{}\n", sent.identity_key))?;
-    }
-    match &sent.receipt {
-        Some(receipt) => eprintln!(
+    let done = sent.receipt.as_ref().map(|receipt| {
+        format!(
             "identity key rotation in block {}: the new key signs from the first block of the \
              epoch after next (`custodia org list` shows it from that height); the node \
              switches to it by itself. Back up the key file now (OPERATIONS.md)",
             receipt.height
-        ),
-        None => eprintln!(
-            "next identity key in the keyring; RotateIdentity sent (tx {}), not waiting: back up \
-             the key file now (OPERATIONS.md)",
-            sent.tx_id
-        ),
+        )
+    });
+    let sent_only = format!(
+        "next identity key in the keyring; RotateIdentity sent (tx {}), not waiting: back up \
+         the key file now (OPERATIONS.md)",
+        sent.tx_id
+    );
+    report(global, &sent, &sent.identity_key, done, sent_only)
+}
+
+/// Prints a rotation's answer (JSON, or the new key alone) and, on stderr, what happened:
+/// `done` once applied, else `sent_only`.
+fn report<T: serde::Serialize>(
+    global: &GlobalArgs,
+    sent: &T,
+    key: &str,
+    done: Option<String>,
+    sent_only: String,
+) -> Result<()> {
+    if global.json {
+        print_json(sent)?;
+    } else {
+        print_stdout(&format!("{key}\n"))?;
     }
+    eprintln!("{}", done.unwrap_or(sent_only));
     Ok(())
 }
