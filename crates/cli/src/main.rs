@@ -46,6 +46,8 @@ enum Command {
     Org(cmd::org::Args),
     /// Rotate this organisation's encryption key.
     Keys(cmd::keys::Args),
+    /// Where each devnet organisation's web console is, and the token to sign in with.
+    Console(cmd::console::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => cmd::audit::run(args, &cli.global),
         Command::Org(args) => cmd::org::run(args, &cli.global),
         Command::Keys(args) => cmd::keys::run(args, &cli.global),
+        Command::Console(args) => cmd::console::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

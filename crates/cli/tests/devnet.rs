@@ -1,7 +1,8 @@
 //! Real processes on 127.0.0.1: `custodia devnet` starts four `custodia node` processes; signed
 //! txs submitted to one node are applied on all four; a member killed with SIGKILL under load
 //! and restarted by hand reaches the same state commitment; a p2p handshake from a key outside
-//! the genesis is refused.
+//! the genesis is refused; `custodia console` prints where each node's web console is, and a
+//! node serves it.
 
 use commonware_codec::Encode as _;
 use custodia_protocol::{Digest, Genesis, OrgKeys, Tx, hash::to_hex, testing::submit_record};
@@ -240,6 +241,22 @@ impl Devnet {
 }
 
 /// The pid of the `custodia node` process running `config`.
+/// What `custodia console --dir DIR --org ORG` prints (it must succeed).
+fn console_of(dir: &Path, org: &str) -> String {
+    let output = Command::new(BIN)
+        .args(["console", "--dir"])
+        .arg(dir)
+        .args(["--org", org])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "custodia console failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
 fn node_pid(config: &Path) -> Option<u32> {
     let wanted = config.to_string_lossy().to_string();
     std::fs::read_dir("/proc")
@@ -260,6 +277,34 @@ fn node_pid(config: &Path) -> Option<u32> {
 fn a_devnet_applies_txs_everywhere_and_a_killed_member_recovers_the_same_commitment() {
     let tmp = tempfile::tempdir().unwrap();
     let mut devnet = start_devnet(&tmp.path().join("devnet"), &[]);
+
+    // `custodia console` says where member-a's console is and which file holds its token; the
+    // node serves it (DESIGN §7.13).
+    let member_a = devnet.org("member-a");
+    let said = console_of(&devnet.dir, "member-a");
+    assert!(
+        said.contains(&format!("open {}/console", member_a.api)),
+        "{said}"
+    );
+    let token_file = member_a.dir.join("api.token");
+    assert!(said.contains(&token_file.display().to_string()), "{said}");
+    assert!(!said.contains("does not answer"), "{said}");
+    assert!(
+        !said.contains(&member_a.token),
+        "the token itself is never printed"
+    );
+    let page = http()
+        .get(format!("{}/console/sign-in", member_a.api))
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(
+        page.text()
+            .unwrap()
+            .contains("Sign in to member-a's console")
+    );
 
     // Txs submitted to one node are applied on all four.
     let txs = devnet.records("member-a", 100);
@@ -288,6 +333,8 @@ fn a_devnet_applies_txs_everywhere_and_a_killed_member_recovers_the_same_commitm
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    let said = console_of(&devnet.dir, "member-c");
+    assert!(said.contains("its node does not answer yet"), "{said}");
     let log = std::fs::OpenOptions::new()
         .append(true)
         .open(devnet.org("member-c").dir.join("node.log"))

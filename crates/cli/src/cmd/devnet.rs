@@ -414,6 +414,9 @@ fn print_ready(manifest: &Manifest, height: u64) {
     println!(
         "each dir holds api.token (bearer token), config.toml and node.log; Ctrl-C stops every node"
     );
+    println!(
+        "each node serves a web console at API/console: custodia console --dir DIR prints them"
+    );
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bench;
 pub mod client_args;
+pub mod console;
 pub mod demo;
 pub mod devnet;
 pub mod genesis;

@@ -168,6 +168,14 @@ impl Client {
         Self::with_certificate(&node.url, token, certificate.as_deref())
     }
 
+    /// Where the web console of an organisation directory's node is (`…/console`, DESIGN
+    /// §7.13), and the file holding the token an officer signs in with; reads nothing but
+    /// `DIR/config.toml`.
+    pub fn console_of_org_dir(dir: impl AsRef<Path>) -> Result<(String, std::path::PathBuf)> {
+        let node = read_org_config(dir.as_ref())?;
+        Ok((format!("{}/console", node.url), node.token_file))
+    }
+
     /// The node's base URL.
     pub fn base_url(&self) -> &str {
         self.base.as_str().trim_end_matches('/')

@@ -22,6 +22,7 @@
 //! | `GET /v1/blocks/{height}` | a finalized block's header and receipts |
 //! | `GET /v1/receipts/{tx_id}` | a tx's receipt, or that it is pending |
 //! | `GET /metrics` | Prometheus text |
+//! | `/console/…` | the web console ([`custodia_console`]; HTML, not REST, so not in the document) |
 //!
 //! Everything but `/healthz` and `/openapi.json` needs `Authorization: Bearer <api.token>`.
 //! Every error is `{"error": {"code", "message"}}` with a 4xx/5xx status ([`ApiError`]), axum's
@@ -234,29 +235,45 @@ pub fn router_with(ctx: ApiContext, limits: ApiLimits) -> Router {
         .with_state(ctx)
 }
 
-/// Serves the API on `listener`, bounded by `limits`, until the server fails.
+/// What a node serves on its API address: the API, and its web console at `/console`
+/// (DESIGN §7.11), which calls the API in process. `secure`: served over TLS; `port`: the API's
+/// port, which names the console's session cookie.
+pub fn app(ctx: ApiContext, limits: ApiLimits, secure: bool, port: u16) -> Router {
+    let console = custodia_console::Config {
+        cookie: custodia_console::cookie_name(&ctx.org, port),
+        org: ctx.org.clone(),
+        token: ctx.token.clone(),
+        secure,
+    };
+    let api = router_with(ctx, limits);
+    api.clone().merge(custodia_console::router(api, console))
+}
+
+/// Serves the API and the console on `listener`, bounded by `limits`, until the server fails.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     ctx: ApiContext,
     limits: ApiLimits,
 ) -> std::io::Result<()> {
+    let port = listener.local_addr().map_or(0, |addr| addr.port());
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "API listening");
+        tracing::info!(%addr, "API listening; console at /console");
     }
-    axum::serve(listener, router_with(ctx, limits)).await
+    axum::serve(listener, app(ctx, limits, false, port)).await
 }
 
-/// Serves the API over TLS (`tls`) on `listener`, bounded by `limits`, until the server fails.
+/// Serves the API and the console over TLS (`tls`) on `listener`, bounded by `limits`, until the server fails.
 pub async fn serve_tls(
     listener: std::net::TcpListener,
     ctx: ApiContext,
     limits: ApiLimits,
     tls: axum_server::tls_rustls::RustlsConfig,
 ) -> std::io::Result<()> {
+    let port = listener.local_addr().map_or(0, |addr| addr.port());
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "API listening over TLS");
+        tracing::info!(%addr, "API listening over TLS; console at /console");
     }
     axum_server::from_tcp_rustls(listener, tls)
-        .serve(router_with(ctx, limits).into_make_service())
+        .serve(app(ctx, limits, true, port).into_make_service())
         .await
 }
