@@ -26,15 +26,7 @@ pub(crate) async fn page(State(console): State<Shared>, signed: Signed) -> Respo
             Ok(_) => layout::page(&signed, Nav::Overview, "Overview", html! {}),
         };
     };
-    let filter = AuditFilter {
-        from_height: Some(status.height.saturating_sub(LATEST_BLOCKS)),
-        limit: Some(1000),
-        ..AuditFilter::default()
-    };
-    let latest = console
-        .api
-        .get_query::<_, AuditPage>("/v1/audit", &filter)
-        .await;
+    let latest = latest(&console, status.height).await;
     let body = html! {
         section aria-labelledby="chain-heading" {
             h2 #chain-heading { "Node and chain" }
@@ -62,6 +54,27 @@ pub(crate) async fn page(State(console): State<Shared>, signed: Signed) -> Respo
         }
     };
     layout::page(&signed, Nav::Overview, "Overview", body)
+}
+
+/// The trail of the latest blocks, oldest first: of the last [`LATEST_BLOCKS`] blocks, or of
+/// fewer when they hold more entries than one page (a busy chain), so the page ends at the head.
+async fn latest(console: &Shared, height: u64) -> Result<AuditPage, crate::api::Failure> {
+    let mut span = LATEST_BLOCKS;
+    loop {
+        let filter = AuditFilter {
+            from_height: Some(height.saturating_sub(span)),
+            limit: Some(1000),
+            ..AuditFilter::default()
+        };
+        let page = console
+            .api
+            .get_query::<_, AuditPage>("/v1/audit", &filter)
+            .await?;
+        if page.next.is_none() || span == 0 {
+            return Ok(page);
+        }
+        span /= 10;
+    }
 }
 
 /// The latest entries, newest first.
