@@ -123,6 +123,7 @@ pub(crate) fn page_with(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (signed.org) " · custodia" }
                 link rel="stylesheet" href="/console/static/console.css";
+                link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml";
                 script src="/console/static/console.js" defer {}
             }
             body {
@@ -173,6 +174,7 @@ pub(crate) fn bare(title: &str, heading: &str, message: &str) -> Html<String> {
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " · custodia" }
                     link rel="stylesheet" href="/console/static/console.css";
+                    link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml";
                 }
                 body.bare {
                     main #main {

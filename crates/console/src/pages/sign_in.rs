@@ -71,6 +71,7 @@ fn page(org: &str, error: Option<&str>, status: StatusCode) -> Response {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "Sign in · " (org) " · custodia" }
                 link rel="stylesheet" href="/console/static/console.css";
+                link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml";
             }
             body.bare {
                 main #main {
