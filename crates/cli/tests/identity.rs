@@ -4,16 +4,27 @@
 //! it is pending is refused; at that boundary member-a's node restarts its p2p network and
 //! consensus under the new key, by itself; its key file then holds the new secret and keeps the
 //! old one; it signs records with the new key; and with member-b's node stopped, the chain
-//! finalizes only with member-a's votes, so its new key votes.
+//! finalizes only with member-a's votes, so its new key votes. Meanwhile four writers keep
+//! submitting records through member-a's API with `wait=true` across the boundary: every one
+//! applies, signed by the old key before it and by the new key from it.
 
 mod common;
 #[allow(dead_code)] // this binary uses the devnet and its client commands only
 #[path = "common/workflow.rs"]
 mod workflow;
 
+use custodia_client::{Client, Fields, NewRecord, Receipt, Wait};
 use custodia_protocol::OrgKeys;
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::{
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
 use workflow::{Devnet, Expect as _};
 
 /// Longest the rotation may take to reach its epoch: two devnet epochs of 64 blocks, about a
@@ -53,6 +64,41 @@ fn identity_keys(devnet: &Devnet) -> Vec<(String, u64)> {
 
 fn status(devnet: &Devnet, org: &str) -> Value {
     devnet.cli(org, &["status", "--json"]).ok().json()
+}
+
+/// A writer of records through `dir`'s node with `wait=true` until `stop`: the receipts of
+/// its writes, or the first error.
+fn writer(
+    dir: PathBuf,
+    n: usize,
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<Result<Vec<Receipt>, String>> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let client = Client::from_org_dir(&dir).map_err(|err| format!("a client: {err}"))?;
+        let mut receipts = Vec::new();
+        let mut i = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            let record = NewRecord {
+                kind: "claim".into(),
+                tags: vec![format!("writer-{n}")],
+                fields: Fields(vec![("amount".into(), i.into())]),
+            };
+            let written = rt
+                .block_on(client.submit_record(&record, Wait::Finalized(Duration::from_secs(60))))
+                .map_err(|err| format!("writer {n}, record {i}: {err}"))?;
+            receipts.push(
+                written
+                    .receipt
+                    .ok_or_else(|| format!("writer {n}, record {i}: no receipt"))?,
+            );
+            i += 1;
+        }
+        Ok(receipts)
+    })
 }
 
 fn read_keys(devnet: &Devnet, org: &str) -> OrgKeys {
@@ -104,11 +150,51 @@ fn a_member_rotates_its_identity_key_and_its_node_votes_under_the_new_one_on_rea
         .says(&["membership_change_pending"]);
 
     step("at the boundary, member-a's node restarts under its new key by itself");
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|n| writer(devnet.org_dir("member-a"), n, stop.clone()))
+        .collect();
     let deadline = Instant::now() + EFFECT;
     while status(&devnet, "member-a")["height"].as_u64().unwrap() < from + 5 {
         assert!(Instant::now() < deadline, "the chain did not reach {from}");
         std::thread::sleep(Duration::from_millis(500));
     }
+    stop.store(true, Ordering::Relaxed);
+
+    step("every record written across the boundary applied, under the key of its height");
+    let mut receipts = Vec::new();
+    for writer in writers {
+        receipts.extend(writer.join().expect("a writer thread").unwrap_or_else(|err| {
+            panic!("a waited write across the identity-key switch at height {from} failed: {err}")
+        }));
+    }
+    for receipt in &receipts {
+        assert_eq!(receipt.code, "ok", "{receipt:?}");
+        let signer = if receipt.height < from {
+            &old_key
+        } else {
+            &new_key
+        };
+        assert_eq!(
+            &receipt.signer, signer,
+            "the key of height {}: {receipt:?}",
+            receipt.height
+        );
+    }
+    assert!(
+        receipts.iter().any(|r| r.height < from) && receipts.iter().any(|r| r.height >= from),
+        "the writes straddle height {from}: {:?}",
+        receipts.iter().map(|r| r.height).collect::<Vec<_>>()
+    );
+    eprintln!(
+        "{} records written across the switch at height {from}, the nearest at heights {:?}",
+        receipts.len(),
+        receipts
+            .iter()
+            .map(|r| r.height)
+            .filter(|h| h.abs_diff(from) <= 2)
+            .collect::<Vec<_>>()
+    );
     let log = std::fs::read_to_string(devnet.org_dir("member-a").join("node.log")).unwrap();
     assert!(
         log.contains("the chain rotated this organisation's identity key"),

@@ -8,7 +8,7 @@
 
 use crate::{Keyring, Ledger};
 use commonware_cryptography::Signer as _;
-use custodia_protocol::{IdentityKey, IdentitySecret};
+use custodia_protocol::{IdentityKey, IdentitySecret, OrgKeys};
 use tracing::{info, warn};
 
 /// The identity key the chain, as `ledger` applied it, gives organisation `org`; `None` while
@@ -20,6 +20,49 @@ pub fn on_chain(ledger: &Ledger, org: &str) -> Option<IdentityKey> {
         .into_iter()
         .find(|o| o.name == org)
         .map(|o| o.identity_key)
+}
+
+/// The secret that signs a tx this node makes now, whose block is at height `first` or
+/// later, and the last height that secret may sign (DESIGN §6.6): once the chain schedules the
+/// keyring's next key from height `from`, a tx signed by the current key is valid until
+/// `from − 1` only (in a later block it would fail `signer_rotated`), and from `from` on the
+/// next key signs, also while the keyring has not promoted it yet.
+#[derive(Clone)]
+pub struct TxSigner {
+    /// The secret.
+    pub secret: IdentitySecret,
+    /// The last height it signs, when a scheduled switch ends its use.
+    pub until: Option<u64>,
+}
+
+/// The [`TxSigner`] of `keys` for a tx whose first possible height is `first`, given the height
+/// from which the chain schedules the keyring's next identity key (`next_from`, when it does).
+pub fn tx_signer(keys: &OrgKeys, next_from: Option<u64>, first: u64) -> TxSigner {
+    match (&keys.next_identity, next_from) {
+        (Some(next), Some(from)) if from <= first => TxSigner {
+            secret: next.clone(),
+            until: None,
+        },
+        (Some(_), Some(from)) => TxSigner {
+            secret: keys.identity.clone(),
+            until: Some(from - 1),
+        },
+        _ => TxSigner {
+            secret: keys.identity.clone(),
+            until: None,
+        },
+    }
+}
+
+/// The height from which the chain, as `ledger` applied it, schedules identity key `key` to
+/// sign; `None` when no organisation has it (or the state cannot be read).
+pub fn scheduled_from(ledger: &Ledger, key: &IdentityKey) -> Option<u64> {
+    ledger
+        .query(|queries| Ok(queries.org_keys()?))
+        .ok()?
+        .into_iter()
+        .find(|k| k.kind == "identity" && k.key.as_slice() == key.as_ref())
+        .map(|k| k.from_height)
 }
 
 /// The secret to run consensus and p2p under now.
@@ -98,6 +141,50 @@ pub async fn rekey_due(
         }
         if head.changed().await.is_err() {
             return futures::future::pending().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custodia_protocol::testing::consortium_keys;
+
+    fn key_of(signer: &TxSigner) -> IdentityKey {
+        signer.secret.public_key()
+    }
+
+    #[test]
+    fn without_a_scheduled_switch_the_current_key_signs_for_the_whole_window() {
+        let mut keys = consortium_keys(1).remove(0);
+        let current = keys.identity_key();
+        let signer = tx_signer(&keys, None, 10);
+        assert_eq!((key_of(&signer), signer.until), (current.clone(), None));
+        // A next key the chain has not scheduled (its rotation not applied yet) signs nothing.
+        keys.make_next_identity();
+        let signer = tx_signer(&keys, None, 10);
+        assert_eq!((key_of(&signer), signer.until), (current, None));
+    }
+
+    #[test]
+    fn before_the_switch_the_current_key_signs_until_the_height_before_it() {
+        let mut keys = consortium_keys(1).remove(0);
+        let current = keys.identity_key();
+        keys.make_next_identity();
+        for first in [1, 100, 127] {
+            let signer = tx_signer(&keys, Some(128), first);
+            assert_eq!(key_of(&signer), current, "first height {first}");
+            assert_eq!(signer.until, Some(127), "first height {first}");
+        }
+    }
+
+    #[test]
+    fn from_the_switch_the_next_key_signs_before_the_keyring_promotes_it() {
+        let mut keys = consortium_keys(1).remove(0);
+        let next = keys.make_next_identity();
+        for first in [128, 129, 500] {
+            let signer = tx_signer(&keys, Some(128), first);
+            assert_eq!((key_of(&signer), signer.until), (next.clone(), None));
         }
     }
 }

@@ -5,177 +5,144 @@ use serde::Serialize;
 
 const RECEIPTS_DOMAIN: &[u8] = b"custodia/receipts/v1";
 
-/// Why a tx failed, or `Ok`. The codes are stable: scripts and the API rely on them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Code {
-    /// The tx applied.
-    Ok,
-    // Envelope.
-    /// The tx is malformed or its signature does not verify.
-    InvalidTx,
-    /// The tx is for another chain.
-    WrongChain,
-    /// `valid_until` is outside the window at this height.
-    OutsideWindow,
-    /// A sealed payload is over the chain's limit.
-    TooLarge,
-    /// The tx was already applied.
-    DuplicateTx,
-    // Signer.
-    /// The signer is not an organisation of the genesis.
-    UnknownSigner,
-    /// The signer is suspended.
-    SignerSuspended,
-    /// The body needs a member and the signer is the supervisor.
-    NotMember,
-    /// The body needs the supervisor.
-    NotSupervisor,
-    // Records.
-    /// The record id is taken.
-    RecordExists,
-    /// No such record.
-    RecordNotFound,
-    /// The record was already attested.
-    RecordNotSubmitted,
-    /// Field names, kind or tags break a rule.
-    InvalidRecord,
-    /// A rejection needs a reason.
-    ReasonRequired,
-    // Requests.
-    /// The request id is taken.
-    RequestExists,
-    /// No such request.
-    RequestNotFound,
-    /// Records, fields, purpose or ttl break a rule.
-    InvalidRequest,
-    /// A requested record is not accepted.
-    RecordNotAccepted,
-    /// The requester provided a requested record.
-    OwnRecord,
-    /// A requested field is in none of the records.
-    UnknownField,
-    /// The records' sealed sizes sum over `max_delivery_bytes`.
-    DeliveryTooLarge,
-    /// The request is not pending.
-    RequestNotPending,
-    /// The signer is not a required approver of the request.
-    NotApprover,
-    /// The signer already decided on the request.
-    AlreadyDecided,
-    /// The request is not approved.
-    RequestNotApproved,
-    /// The requester is suspended.
-    RequesterSuspended,
-    /// Only the requester may do this.
-    NotRequester,
-    /// The request is neither pending nor approved.
-    RequestClosed,
-    // Organisations.
-    /// No such organisation.
-    OrgNotFound,
-    /// The supervisor cannot be suspended.
-    CannotSuspendSupervisor,
-    /// The organisation already has the status asked for.
-    OrgStatusUnchanged,
-    // Keys.
-    /// The new key is one the organisation already had.
-    KeyReused,
-    /// A sealed payload names a key that is not its recipient's current one.
-    WrongEncryptionKey,
-    /// A new identity key's proof of possession does not verify.
-    InvalidProof,
-    /// The signer is an identity key its organisation rotated away from.
-    SignerRotated,
-    // Governance.
-    /// The signer was removed from the consortium.
-    SignerRemoved,
-    /// The signer's admission is enacted but not yet in effect.
-    SignerNotAdmitted,
-    /// The proposal id is taken.
-    ProposalExists,
-    /// No such proposal.
-    ProposalNotFound,
-    /// The proposal is no longer open.
-    ProposalClosed,
-    /// The change or the ttl breaks a rule.
-    InvalidProposal,
-    /// Another membership change is open or not yet in effect.
-    MembershipChangePending,
-    /// The validators that continue would not be a quorum of the set the change makes.
-    NoContinuingQuorum,
-    /// The change would make more validators than `max_validators`.
-    TooManyValidators,
-    /// The signer already voted on the proposal.
-    AlreadyVoted,
-    /// The member a removal names cannot vote on it.
-    OwnRemoval,
-    /// The supervisor cannot be removed.
-    CannotRemoveSupervisor,
-    /// The name or identity key is taken by an organisation.
-    OrgExists,
-    /// The organisation was removed.
-    OrgRemoved,
-    /// A requested record's provider was removed.
-    ProviderRemoved,
+/// Defines [`Code`] with each variant's stable snake_case name, once.
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident => $code:literal,)*) => {
+        /// Why a tx failed, or `Ok`. The codes are stable: scripts and the API rely on them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            /// The snake_case code.
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)*
+                }
+            }
+
+            /// The code whose snake_case name is `code` (a receipt's), if any.
+            pub fn parse(code: &str) -> Option<Code> {
+                match code {
+                    $($code => Some(Code::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl Code {
-    /// The snake_case code.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Code::Ok => "ok",
-            Code::InvalidTx => "invalid_tx",
-            Code::WrongChain => "wrong_chain",
-            Code::OutsideWindow => "outside_window",
-            Code::TooLarge => "too_large",
-            Code::DuplicateTx => "duplicate_tx",
-            Code::UnknownSigner => "unknown_signer",
-            Code::SignerSuspended => "signer_suspended",
-            Code::NotMember => "not_member",
-            Code::NotSupervisor => "not_supervisor",
-            Code::RecordExists => "record_exists",
-            Code::RecordNotFound => "record_not_found",
-            Code::RecordNotSubmitted => "record_not_submitted",
-            Code::InvalidRecord => "invalid_record",
-            Code::ReasonRequired => "reason_required",
-            Code::RequestExists => "request_exists",
-            Code::RequestNotFound => "request_not_found",
-            Code::InvalidRequest => "invalid_request",
-            Code::RecordNotAccepted => "record_not_accepted",
-            Code::OwnRecord => "own_record",
-            Code::UnknownField => "unknown_field",
-            Code::DeliveryTooLarge => "delivery_too_large",
-            Code::RequestNotPending => "request_not_pending",
-            Code::NotApprover => "not_approver",
-            Code::AlreadyDecided => "already_decided",
-            Code::RequestNotApproved => "request_not_approved",
-            Code::RequesterSuspended => "requester_suspended",
-            Code::NotRequester => "not_requester",
-            Code::RequestClosed => "request_closed",
-            Code::OrgNotFound => "org_not_found",
-            Code::CannotSuspendSupervisor => "cannot_suspend_supervisor",
-            Code::OrgStatusUnchanged => "org_status_unchanged",
-            Code::KeyReused => "key_reused",
-            Code::WrongEncryptionKey => "wrong_encryption_key",
-            Code::InvalidProof => "invalid_proof",
-            Code::SignerRotated => "signer_rotated",
-            Code::SignerRemoved => "signer_removed",
-            Code::SignerNotAdmitted => "signer_not_admitted",
-            Code::ProposalExists => "proposal_exists",
-            Code::ProposalNotFound => "proposal_not_found",
-            Code::ProposalClosed => "proposal_closed",
-            Code::InvalidProposal => "invalid_proposal",
-            Code::MembershipChangePending => "membership_change_pending",
-            Code::NoContinuingQuorum => "no_continuing_quorum",
-            Code::TooManyValidators => "too_many_validators",
-            Code::AlreadyVoted => "already_voted",
-            Code::OwnRemoval => "own_removal",
-            Code::CannotRemoveSupervisor => "cannot_remove_supervisor",
-            Code::OrgExists => "org_exists",
-            Code::OrgRemoved => "org_removed",
-            Code::ProviderRemoved => "provider_removed",
-        }
-    }
+codes! {
+    /// The tx applied.
+    Ok => "ok",
+    // Envelope.
+    /// The tx is malformed or its signature does not verify.
+    InvalidTx => "invalid_tx",
+    /// The tx is for another chain.
+    WrongChain => "wrong_chain",
+    /// `valid_until` is outside the window at this height.
+    OutsideWindow => "outside_window",
+    /// A sealed payload is over the chain's limit.
+    TooLarge => "too_large",
+    /// The tx was already applied.
+    DuplicateTx => "duplicate_tx",
+    // Signer.
+    /// The signer is not an organisation of the genesis.
+    UnknownSigner => "unknown_signer",
+    /// The signer is suspended.
+    SignerSuspended => "signer_suspended",
+    /// The body needs a member and the signer is the supervisor.
+    NotMember => "not_member",
+    /// The body needs the supervisor.
+    NotSupervisor => "not_supervisor",
+    // Records.
+    /// The record id is taken.
+    RecordExists => "record_exists",
+    /// No such record.
+    RecordNotFound => "record_not_found",
+    /// The record was already attested.
+    RecordNotSubmitted => "record_not_submitted",
+    /// Field names, kind or tags break a rule.
+    InvalidRecord => "invalid_record",
+    /// A rejection needs a reason.
+    ReasonRequired => "reason_required",
+    // Requests.
+    /// The request id is taken.
+    RequestExists => "request_exists",
+    /// No such request.
+    RequestNotFound => "request_not_found",
+    /// Records, fields, purpose or ttl break a rule.
+    InvalidRequest => "invalid_request",
+    /// A requested record is not accepted.
+    RecordNotAccepted => "record_not_accepted",
+    /// The requester provided a requested record.
+    OwnRecord => "own_record",
+    /// A requested field is in none of the records.
+    UnknownField => "unknown_field",
+    /// The records' sealed sizes sum over `max_delivery_bytes`.
+    DeliveryTooLarge => "delivery_too_large",
+    /// The request is not pending.
+    RequestNotPending => "request_not_pending",
+    /// The signer is not a required approver of the request.
+    NotApprover => "not_approver",
+    /// The signer already decided on the request.
+    AlreadyDecided => "already_decided",
+    /// The request is not approved.
+    RequestNotApproved => "request_not_approved",
+    /// The requester is suspended.
+    RequesterSuspended => "requester_suspended",
+    /// Only the requester may do this.
+    NotRequester => "not_requester",
+    /// The request is neither pending nor approved.
+    RequestClosed => "request_closed",
+    // Organisations.
+    /// No such organisation.
+    OrgNotFound => "org_not_found",
+    /// The supervisor cannot be suspended.
+    CannotSuspendSupervisor => "cannot_suspend_supervisor",
+    /// The organisation already has the status asked for.
+    OrgStatusUnchanged => "org_status_unchanged",
+    // Keys.
+    /// The new key is one the organisation already had.
+    KeyReused => "key_reused",
+    /// A sealed payload names a key that is not its recipient's current one.
+    WrongEncryptionKey => "wrong_encryption_key",
+    /// A new identity key's proof of possession does not verify.
+    InvalidProof => "invalid_proof",
+    /// The signer is an identity key its organisation rotated away from.
+    SignerRotated => "signer_rotated",
+    // Governance.
+    /// The signer was removed from the consortium.
+    SignerRemoved => "signer_removed",
+    /// The signer's admission is enacted but not yet in effect.
+    SignerNotAdmitted => "signer_not_admitted",
+    /// The proposal id is taken.
+    ProposalExists => "proposal_exists",
+    /// No such proposal.
+    ProposalNotFound => "proposal_not_found",
+    /// The proposal is no longer open.
+    ProposalClosed => "proposal_closed",
+    /// The change or the ttl breaks a rule.
+    InvalidProposal => "invalid_proposal",
+    /// Another membership change is open or not yet in effect.
+    MembershipChangePending => "membership_change_pending",
+    /// The validators that continue would not be a quorum of the set the change makes.
+    NoContinuingQuorum => "no_continuing_quorum",
+    /// The change would make more validators than `max_validators`.
+    TooManyValidators => "too_many_validators",
+    /// The signer already voted on the proposal.
+    AlreadyVoted => "already_voted",
+    /// The member a removal names cannot vote on it.
+    OwnRemoval => "own_removal",
+    /// The supervisor cannot be removed.
+    CannotRemoveSupervisor => "cannot_remove_supervisor",
+    /// The name or identity key is taken by an organisation.
+    OrgExists => "org_exists",
+    /// The organisation was removed.
+    OrgRemoved => "org_removed",
+    /// A requested record's provider was removed.
+    ProviderRemoved => "provider_removed",
 }
 
 /// A failed rule: the code and a message saying what went wrong.
@@ -251,4 +218,23 @@ pub fn receipts_digest(receipts: &[Receipt]) -> Digest {
         }
     }
     sha256(&[&buf])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    #[test]
+    fn a_receipt_code_parses_back_to_its_code() {
+        for code in [
+            Code::Ok,
+            Code::SignerRotated,
+            Code::MembershipChangePending,
+            Code::ProviderRemoved,
+        ] {
+            assert_eq!(Code::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(Code::parse("no_such_code"), None);
+        assert_eq!(Code::parse("SignerRotated"), None);
+    }
 }

@@ -25,12 +25,11 @@ use std::sync::Arc;
     request_body(content = Approval, description = "Optional: `{\"reason\"}`, `{}` or no body"),
     responses(
         (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout (follow `tx_id` with GET /v1/receipts/{tx_id})", body = RequestTx),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = RequestTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt; a tx that failed in its block answers with its receipt's code, at that code's status below", body = RequestTx),
         (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_request_id`, `too_large`", body = custodia_api::ErrorBody),
         (status = 403, description = "`not_approver`: this organisation need not decide on the request", body = custodia_api::ErrorBody),
         (status = 404, description = "`request_not_found`", body = custodia_api::ErrorBody),
         (status = 409, description = "`request_not_pending`, `already_decided`, `signer_suspended`; `tx_expired` with `wait=true` when no block took the tx before its `valid_until`", body = custodia_api::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
         (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]
@@ -57,12 +56,11 @@ pub(crate) async fn approve(
     request_body = Refusal,
     responses(
         (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout (follow `tx_id` with GET /v1/receipts/{tx_id})", body = RequestTx),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = RequestTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt; a tx that failed in its block answers with its receipt's code, at that code's status below", body = RequestTx),
         (status = 400, description = "`reason_required`, `invalid_json`, `invalid_query`, `invalid_request_id`, `too_large`", body = custodia_api::ErrorBody),
         (status = 403, description = "`not_approver`: this organisation need not decide on the request", body = custodia_api::ErrorBody),
         (status = 404, description = "`request_not_found`", body = custodia_api::ErrorBody),
         (status = 409, description = "`request_not_pending`, `already_decided`, `signer_suspended`; `tx_expired` with `wait=true` when no block took the tx before its `valid_until`", body = custodia_api::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
         (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]
@@ -95,12 +93,11 @@ pub(crate) async fn reject(
     request_body(content = Withdrawal, description = "`{}`, or no body"),
     responses(
         (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout (follow `tx_id` with GET /v1/receipts/{tx_id})", body = RequestTx),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = RequestTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt; a tx that failed in its block answers with its receipt's code, at that code's status below", body = RequestTx),
         (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_request_id`", body = custodia_api::ErrorBody),
         (status = 403, description = "`not_requester`: only the requester may cancel", body = custodia_api::ErrorBody),
         (status = 404, description = "`request_not_found`", body = custodia_api::ErrorBody),
         (status = 409, description = "`request_closed`, `signer_suspended`; `tx_expired` with `wait=true` when no block took the tx before its `valid_until`", body = custodia_api::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
         (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]

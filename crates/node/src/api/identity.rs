@@ -22,10 +22,9 @@ use std::sync::Arc;
     request_body = IdentityRotation,
     responses(
         (status = 202, description = "The new key is in the keyring and its `RotateIdentity` admitted; with `wait=true`, not finalized within the timeout", body = custodia_api::IdentityRotationTx),
-        (status = 200, description = "With `wait=true`: the chain scheduled the new key; carries the receipt", body = custodia_api::IdentityRotationTx),
+        (status = 200, description = "With `wait=true`: the chain scheduled the new key; carries the receipt; a tx that failed in its block answers with its receipt's code, at that code's status below", body = custodia_api::IdentityRotationTx),
         (status = 400, description = "`invalid_json`, `invalid_query`", body = custodia_api::ErrorBody),
         (status = 409, description = "`signer_suspended`, `membership_change_pending`, `key_reused`, `no_continuing_quorum`; `tx_expired` with `wait=true`", body = custodia_api::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
         (status = 500, description = "`keyring_write_failed`: the new keyring could not be written (nothing was submitted)", body = custodia_api::ErrorBody),
         (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),

@@ -74,12 +74,11 @@ pub(crate) async fn orgs(State(ctx): State<Arc<ApiContext>>) -> Result<Json<Orgs
     request_body = Suspension,
     responses(
         (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout", body = custodia_api::OrgTx),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = custodia_api::OrgTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt; a tx that failed in its block answers with its receipt's code, at that code's status below", body = custodia_api::OrgTx),
         (status = 400, description = "`reason_required`, `invalid_json`, `invalid_query`, `invalid_org`, `too_large`", body = custodia_api::ErrorBody),
         (status = 403, description = "`not_supervisor`: only the supervisor's node suspends; `cannot_suspend_supervisor`", body = custodia_api::ErrorBody),
         (status = 404, description = "`unknown_org`: no organisation has that name", body = custodia_api::ErrorBody),
         (status = 409, description = "`org_status_unchanged`: already suspended; `tx_expired` with `wait=true`", body = custodia_api::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
         (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]
@@ -106,12 +105,11 @@ pub(crate) async fn suspend(
     request_body(content = Reinstatement, description = "Optional: `{\"reason\"}`, `{}` or no body"),
     responses(
         (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout", body = custodia_api::OrgTx),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = custodia_api::OrgTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt; a tx that failed in its block answers with its receipt's code, at that code's status below", body = custodia_api::OrgTx),
         (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_org`, `too_large`", body = custodia_api::ErrorBody),
         (status = 403, description = "`not_supervisor`; `cannot_suspend_supervisor`", body = custodia_api::ErrorBody),
         (status = 404, description = "`unknown_org`: no organisation has that name", body = custodia_api::ErrorBody),
         (status = 409, description = "`org_status_unchanged`: not suspended; `tx_expired` with `wait=true`", body = custodia_api::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
         (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]
@@ -156,10 +154,9 @@ async fn org_id(ctx: &ApiContext, name: &str) -> Result<OrgId, ApiError> {
     request_body = KeyRotation,
     responses(
         (status = 202, description = "The new key is in the keyring and its `RotateKeys` admitted; with `wait=true`, not finalized within the timeout", body = custodia_api::KeyRotationTx),
-        (status = 200, description = "With `wait=true`: the chain has the new key; carries the receipt", body = custodia_api::KeyRotationTx),
+        (status = 200, description = "With `wait=true`: the chain has the new key; carries the receipt; a tx that failed in its block answers with its receipt's code, at that code's status below", body = custodia_api::KeyRotationTx),
         (status = 400, description = "`invalid_json`, `invalid_query`; `unsupported_rotation` unless `encryption` is true", body = custodia_api::ErrorBody),
         (status = 409, description = "`signer_suspended`; `tx_expired` with `wait=true`", body = custodia_api::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
         (status = 500, description = "`keyring_write_failed`: the new keyring could not be written (nothing was submitted)", body = custodia_api::ErrorBody),
         (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),

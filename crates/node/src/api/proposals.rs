@@ -32,12 +32,11 @@ use std::sync::Arc;
     request_body = NewProposal,
     responses(
         (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout", body = custodia_api::ProposalTx),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = custodia_api::ProposalTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt; a tx that failed in its block answers with its receipt's code, at that code's status below", body = custodia_api::ProposalTx),
         (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_key`, `invalid_proposal`, `too_large`", body = custodia_api::ErrorBody),
         (status = 403, description = "`cannot_remove_supervisor`, `signer_removed`", body = custodia_api::ErrorBody),
         (status = 404, description = "`unknown_org`: a removal names no organisation", body = custodia_api::ErrorBody),
         (status = 409, description = "`membership_change_pending`, `no_continuing_quorum`, `too_many_validators`, `org_exists`, `signer_suspended`; `tx_expired` with `wait=true`", body = custodia_api::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
         (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]
@@ -69,12 +68,11 @@ pub(crate) async fn propose(
     request_body(content = Approval, description = "Optional: `{\"reason\"}`, `{}` or no body"),
     responses(
         (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout", body = custodia_api::ProposalTx),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = custodia_api::ProposalTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt; a tx that failed in its block answers with its receipt's code, at that code's status below", body = custodia_api::ProposalTx),
         (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_proposal_id`, `too_large`", body = custodia_api::ErrorBody),
         (status = 403, description = "`own_removal`: the member a removal names does not vote on it; `signer_removed`", body = custodia_api::ErrorBody),
         (status = 404, description = "`proposal_not_found`", body = custodia_api::ErrorBody),
         (status = 409, description = "`proposal_closed`, `already_voted`, `signer_suspended`; `tx_expired` with `wait=true`", body = custodia_api::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
         (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]
@@ -96,12 +94,11 @@ pub(crate) async fn approve(
     request_body = Refusal,
     responses(
         (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout", body = custodia_api::ProposalTx),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = custodia_api::ProposalTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt; a tx that failed in its block answers with its receipt's code, at that code's status below", body = custodia_api::ProposalTx),
         (status = 400, description = "`reason_required`, `invalid_json`, `invalid_query`, `invalid_proposal_id`, `too_large`", body = custodia_api::ErrorBody),
         (status = 403, description = "`own_removal`: the member a removal names does not vote on it; `signer_removed`", body = custodia_api::ErrorBody),
         (status = 404, description = "`proposal_not_found`", body = custodia_api::ErrorBody),
         (status = 409, description = "`proposal_closed`, `already_voted`, `signer_suspended`; `tx_expired` with `wait=true`", body = custodia_api::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
         (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]

@@ -43,12 +43,11 @@ pub(crate) fn body_limit(params: &Params) -> usize {
     request_body = NewRecord,
     responses(
         (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout (follow `tx_id` with GET /v1/receipts/{tx_id})", body = custodia_api::RecordTx),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = custodia_api::RecordTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt; a tx that failed in its block answers with its receipt's code, at that code's status below", body = custodia_api::RecordTx),
         (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_kind`, `invalid_tags`, `no_fields`, `invalid_field_name`, `duplicate_field`, `too_many_fields`, `too_large`", body = custodia_api::ErrorBody),
         (status = 403, description = "`not_member`: this node is the supervisor's", body = custodia_api::ErrorBody),
         (status = 409, description = "`signer_suspended`: this organisation is suspended; `tx_expired` with `wait=true` when no block took the tx before its `valid_until`", body = custodia_api::ErrorBody),
         (status = 413, description = "`record_too_large`: the sealed record is over `max_record_bytes`", body = custodia_api::ErrorBody),
-        (status = 422, description = "With `wait=true`: the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
         (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]

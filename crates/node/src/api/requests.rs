@@ -28,12 +28,12 @@ use std::sync::Arc;
     request_body = NewRequest,
     responses(
         (status = 202, description = "Admitted to the mempool; with `wait=true`, admitted but not finalized within the timeout (follow `tx_id` with GET /v1/receipts/{tx_id})", body = RequestTx),
-        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt", body = RequestTx),
+        (status = 200, description = "With `wait=true`: finalized and applied; carries the receipt; a tx that failed in its block answers with its receipt's code, at that code's status below", body = RequestTx),
         (status = 400, description = "`invalid_json`, `invalid_query`, `invalid_request`, `too_large`", body = custodia_api::ErrorBody),
         (status = 403, description = "`not_member` (the supervisor's node) or `own_record`", body = custodia_api::ErrorBody),
         (status = 404, description = "`record_not_found`", body = custodia_api::ErrorBody),
         (status = 409, description = "`record_not_accepted`, `signer_suspended`; `tx_expired` with `wait=true` when no block took the tx before its `valid_until`", body = custodia_api::ErrorBody),
-        (status = 422, description = "`unknown_field` (in none of the records) or `delivery_too_large`; with `wait=true`, the tx failed in its block (the code is the receipt's)", body = custodia_api::ErrorBody),
+        (status = 422, description = "`unknown_field` (in none of the records) or `delivery_too_large`", body = custodia_api::ErrorBody),
         (status = 503, description = "`mempool_full` or `unavailable` (see `Retry-After`)", body = custodia_api::ErrorBody),
     ),
 )]

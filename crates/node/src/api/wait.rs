@@ -2,7 +2,8 @@
 //! the mempool, and — with `?wait=true` — wait until a finalized block holds it.
 //!
 //! Without `wait` the answer is 202 `{<ids>, "tx_id"}`. With it: 200 `{<ids>, "tx_id",
-//! "receipt"}` when the tx applied, 422 with the receipt's code when it failed, the same 202
+//! "receipt"}` when the tx applied, the receipt's code with its [`rule_status`] when it failed,
+//! the same 202
 //! when no block took it within the timeout (it may still be), and 409 `tx_expired` when its
 //! `valid_until` passed without a block taking it. Waiting holds no lock: it listens to the executed-block feed
 //! and, should that be quiet or lag, looks the receipt up every [`POLL_INTERVAL`].
@@ -13,12 +14,13 @@ use super::{
     txs::admit_error,
     views,
 };
-use crate::{AdmitError, Executed, Ledger};
+use crate::{AdmitError, Executed, Keyring, Ledger, identity};
 use axum::{
     Json,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
+use commonware_cryptography::Signer as _;
 use custodia_api::{
     KeyRotationTx, OrgTx, ProposalTx, RecordTx, RequestTx, WaitQuery,
     limits::{DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS},
@@ -119,22 +121,35 @@ pub(crate) enum Submitted {
     Applied(Box<Receipt>),
 }
 
-/// Signs `body` with the organisation's identity key, valid from the next height for
-/// [`TX_WINDOW_BLOCKS`] blocks (at most `max_tx_ttl`).
-pub(crate) fn sign(ctx: &ApiContext, body: Body) -> Tx {
-    let ledger = &ctx.ledger;
+/// A tx this node signed, and whether its `valid_until` ends where the organisation's identity
+/// key switches (then a waited write that expires signs again, with the new key).
+pub(crate) struct Signed {
+    tx: Tx,
+    ends_at_switch: bool,
+}
+
+/// Signs `body` with the organisation's identity key that signs at the next height
+/// ([`identity::tx_signer`]), valid from then for [`TX_WINDOW_BLOCKS`] blocks (at most
+/// `max_tx_ttl`) or until that key stops signing. Reads the state while a rotation is under way.
+pub(crate) fn sign(ledger: &Ledger, keys: &Keyring, body: Body) -> Signed {
+    let keys = keys.current();
+    let first = ledger.head().height.saturating_add(1);
     let window = TX_WINDOW_BLOCKS.min(ledger.params().max_tx_ttl);
-    let valid_until = ledger
-        .head()
-        .height
-        .saturating_add(1)
-        .saturating_add(window);
-    Tx::sign(
-        &ctx.keys.current().identity,
-        ledger.chain(),
-        valid_until,
-        body,
-    )
+    let next_from = keys
+        .next_identity
+        .as_ref()
+        .and_then(|next| identity::scheduled_from(ledger, &next.public_key()));
+    let signer = identity::tx_signer(&keys, next_from, first);
+    let mut valid_until = first.saturating_add(window);
+    let mut ends_at_switch = false;
+    if let Some(until) = signer.until.filter(|until| *until < valid_until) {
+        valid_until = until;
+        ends_at_switch = true;
+    }
+    Signed {
+        tx: Tx::sign(&signer.secret, ledger.chain(), valid_until, body),
+        ends_at_switch,
+    }
 }
 
 /// Signs `body`, admits it and, if asked, waits for its receipt.
@@ -147,36 +162,51 @@ pub(crate) async fn submit(
 }
 
 /// [`submit`], holding `guard` until the mempool took (or refused) the tx, not while waiting.
+/// A waited tx whose validity ended at the organisation's identity-key switch without a block
+/// taking it is signed again with the new key and submitted once more, within the timeout.
 pub(crate) async fn submit_holding<G: Send>(
     ctx: &ApiContext,
     body: Body,
     wait: Wait,
     guard: G,
 ) -> Result<Submitted, ApiError> {
-    let tx = sign(ctx, body);
-    let valid_until = tx.valid_until;
-    // Listen before admitting, so the block that takes the tx cannot slip by unseen.
-    let blocks = ctx.ledger.subscribe();
-    let ledger = ctx.ledger.clone();
-    let id = blocking(move || ledger.submit(tx))
-        .await?
-        .map_err(refused)?;
-    drop(guard);
-    if !wait.enabled {
-        return Ok(Submitted::Pending(id));
-    }
-    match receipt_within(&ctx.ledger, blocks, id, valid_until, wait.timeout).await? {
-        Some(receipt) => Ok(Submitted::Applied(Box::new(receipt))),
-        None if ctx.ledger.head().height > valid_until => Err(ApiError::conflict(
-            "tx_expired",
-            format!(
-                "transaction {} was admitted but no block took it before its valid_until \
-                 {valid_until} passed: it will never apply; submit the request again",
-                to_hex(&id)
-            ),
-        )),
-        // Admitted and still waiting for a block: the same 202 as without a wait.
-        None => Ok(Submitted::Pending(id)),
+    let deadline = Instant::now() + wait.timeout;
+    let mut guard = Some(guard);
+    loop {
+        let (ledger, keys, unsigned) = (ctx.ledger.clone(), ctx.keys.clone(), body.clone());
+        let Signed { tx, ends_at_switch } =
+            blocking(move || sign(&ledger, &keys, unsigned)).await?;
+        let valid_until = tx.valid_until;
+        // Listen before admitting, so the block that takes the tx cannot slip by unseen.
+        let blocks = ctx.ledger.subscribe();
+        let ledger = ctx.ledger.clone();
+        let id = blocking(move || ledger.submit(tx))
+            .await?
+            .map_err(refused)?;
+        drop(guard.take());
+        if !wait.enabled {
+            return Ok(Submitted::Pending(id));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match receipt_within(&ctx.ledger, blocks, id, valid_until, left).await? {
+            Some(receipt) => return Ok(Submitted::Applied(Box::new(receipt))),
+            None if ctx.ledger.head().height > valid_until && ends_at_switch => {
+                tracing::info!(tx_id = %to_hex(&id), "the tx expired at this organisation's identity-key switch: signing it again with the new key");
+            }
+            None if ctx.ledger.head().height > valid_until => {
+                return Err(ApiError::conflict(
+                    "tx_expired",
+                    format!(
+                        "transaction {} was admitted but no block took it before its \
+                         valid_until {valid_until} passed: it will never apply; submit the \
+                         request again",
+                        to_hex(&id)
+                    ),
+                ));
+            }
+            // Admitted and still waiting for a block: the same 202 as without a wait.
+            None => return Ok(Submitted::Pending(id)),
+        }
     }
 }
 
@@ -239,8 +269,9 @@ impl Written {
     }
 }
 
-/// The answer of a write: 202 with its id and the tx id, 200 with the receipt too, or 422 with
-/// the receipt's failure.
+/// The answer of a write: 202 with its id and the tx id, 200 with the receipt too, or the
+/// receipt's failure with the status its code has at admission ([`rule_status`]): a rule gives
+/// one answer whether it refused the tx before or in its block.
 pub(crate) fn answer(written: Written, submitted: Submitted) -> Response {
     match submitted {
         Submitted::Pending(id) => {
@@ -253,7 +284,7 @@ pub(crate) fn answer(written: Written, submitted: Submitted) -> Response {
             written.answer(tx_id, Some(views::receipt(*receipt)))
         }
         Submitted::Applied(receipt) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            Code::parse(&receipt.code).map_or(StatusCode::BAD_REQUEST, rule_status),
             receipt.code.clone(),
             format!(
                 "{} failed in block {}: {}",
