@@ -5,9 +5,7 @@ use crate::{
     keys::read_identity_key, params::Params,
 };
 use bytes::{BufMut, Bytes};
-use commonware_codec::{
-    Buf, Encode, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write,
-};
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, FixedSize, Read, ReadExt, Write};
 use commonware_cryptography::{Signer, Verifier};
 
 mod body;
@@ -130,7 +128,9 @@ impl Tx {
         }
     }
 
-    /// The bytes the signature covers: `encode(chain, signer, valid_until, nonce, body)`.
+    /// The bytes the signature covers: `chain ‖ signer ‖ valid_until ‖ nonce ‖` the body with
+    /// each sealed payload replaced by its SHA-256 digest ([`Body::write_signed`]). They hold no
+    /// byte of a ciphertext, so evidence can carry them and still be checked (DESIGN §4.2).
     pub fn signing_payload(&self) -> Vec<u8> {
         signing_payload(
             &self.chain,
@@ -141,9 +141,10 @@ impl Tx {
         )
     }
 
-    /// The tx id: SHA-256 of the tx's encoding.
+    /// The tx id: SHA-256 of the signing payload and the signature ([`id_of`]), so it too is
+    /// computed without the sealed bytes, from their digests.
     pub fn id(&self) -> Digest {
-        sha256(&[&self.encode()])
+        id_of(&self.signing_payload(), &self.signature)
     }
 
     /// Whether the signature verifies against the signer's key.
@@ -238,6 +239,12 @@ impl Tx {
     }
 }
 
+/// The id of the tx whose signing payload is `payload` and signature `signature` (DESIGN §4.2):
+/// `SHA-256(payload ‖ signature)`.
+pub fn id_of(payload: &[u8], signature: &Signature) -> Digest {
+    sha256(&[payload, signature.as_ref()])
+}
+
 fn signing_payload(
     chain: &Digest,
     signer: &IdentityKey,
@@ -246,12 +253,12 @@ fn signing_payload(
     body: &Body,
 ) -> Vec<u8> {
     let mut buf =
-        Vec::with_capacity(Digest::SIZE + IdentityKey::SIZE + 2 * u64::SIZE + body.encode_size());
+        Vec::with_capacity(Digest::SIZE + IdentityKey::SIZE + 2 * u64::SIZE + body.signed_size());
     chain.write(&mut buf);
     signer.write(&mut buf);
     valid_until.write(&mut buf);
     nonce.write(&mut buf);
-    body.write(&mut buf);
+    body.write_signed(&mut buf);
     buf
 }
 

@@ -7,6 +7,7 @@ mod common;
 
 use bytes::Bytes;
 use common::Consortium;
+use commonware_codec::EncodeSize as _;
 use custodia_protocol::{
     Block, Body, Digest, OrgKeys, Params, RecordId, RequestId, Tx, block::BlockError,
     record::seal_record, tx::TxError,
@@ -93,6 +94,57 @@ fn a_tx_with_a_tampered_body_has_a_bad_signature() {
     assert!(bad(tampered(|tx| {
         tx.signer = OrgKeys::from_seed(common::OTHER_SEED).identity_key()
     })));
+}
+
+#[test]
+fn a_signature_and_a_tx_id_are_checked_without_the_ciphertext() {
+    let c = Consortium::new();
+    let deliver = Tx::sign_with_nonce(
+        &c.supervisor.identity,
+        c.chain,
+        HEIGHT,
+        9,
+        Body::Deliver {
+            request_id: RequestId([3; 16]),
+            sealed: Bytes::from(vec![0xa5; 4096]),
+        },
+    );
+    for tx in [submit_tx(&c, c.chain, HEIGHT), deliver] {
+        let (Body::SubmitRecord { sealed, .. } | Body::Deliver { sealed, .. }) = &tx.body else {
+            unreachable!("both carry a sealed payload")
+        };
+        let payload = tx.signing_payload();
+        // The payload holds the ciphertext's digest and none of its bytes.
+        let digest = custodia_protocol::hash::sha256(&[sealed]);
+        assert!(payload.windows(32).any(|w| w == digest.as_ref()));
+        assert!(
+            !payload
+                .windows(16)
+                .any(|w| sealed.windows(16).any(|s| s == w)),
+            "the signing payload holds no 16 bytes of the ciphertext"
+        );
+        assert!(payload.len() < tx.encode_size() - sealed.len() + 64);
+        // Whoever holds the payload and the signature checks both, and the tx id.
+        assert!(commonware_cryptography::Verifier::verify(
+            &tx.signer,
+            custodia_protocol::TX_NAMESPACE,
+            &payload,
+            &tx.signature
+        ));
+        assert_eq!(
+            custodia_protocol::tx::id_of(&payload, &tx.signature),
+            tx.id()
+        );
+        // Another ciphertext is another digest: the signature no longer verifies.
+        let mut other = tx.clone();
+        if let Body::SubmitRecord { sealed, .. } | Body::Deliver { sealed, .. } = &mut other.body {
+            let mut bytes = sealed.to_vec();
+            bytes[0] ^= 1;
+            *sealed = Bytes::from(bytes);
+        }
+        assert!(!other.verify_signature());
+        assert_ne!(other.id(), tx.id());
+    }
 }
 
 #[test]

@@ -5,6 +5,7 @@ use crate::{
     encoding::{
         read_str, read_strs, read_text, read_texts, str_size, strs_size, write_str, write_strs,
     },
+    hash::sha256,
     params::{
         MAX_FIELD_NAME_BYTES, MAX_FIELDS, MAX_KIND_BYTES, MAX_PURPOSE_CHARS, MAX_REASON_CHARS,
         MAX_REQUEST_RECORDS, MAX_TAG_CHARS, MAX_TAGS, Params,
@@ -154,8 +155,41 @@ impl Body {
     }
 }
 
-impl Write for Body {
-    fn write(&self, buf: &mut impl BufMut) {
+/// How [`Body::write_as`] writes a sealed payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SealedForm {
+    /// Its bytes (length-prefixed): the codec.
+    Bytes,
+    /// Its SHA-256 digest: what a signature and a tx id cover (DESIGN §4.2).
+    Digest,
+}
+
+fn write_sealed(sealed: &Bytes, form: SealedForm, buf: &mut impl BufMut) {
+    match form {
+        SealedForm::Bytes => sealed.write(buf),
+        SealedForm::Digest => sha256(&[sealed]).write(buf),
+    }
+}
+
+impl Body {
+    /// The body as a signature and a tx id cover it (DESIGN §4.2): its encoding with each
+    /// sealed payload (`SubmitRecord.sealed`, `Deliver.sealed`) replaced by the payload's
+    /// SHA-256 digest, so a signature is checked without the ciphertext.
+    pub fn write_signed(&self, buf: &mut impl BufMut) {
+        self.write_as(buf, SealedForm::Digest);
+    }
+
+    /// The length of [`Body::write_signed`]'s output.
+    pub fn signed_size(&self) -> usize {
+        match self {
+            Body::SubmitRecord { sealed, .. } | Body::Deliver { sealed, .. } => {
+                self.encode_size() - sealed.encode_size() + Digest::SIZE
+            }
+            _ => self.encode_size(),
+        }
+    }
+
+    fn write_as(&self, buf: &mut impl BufMut, form: SealedForm) {
         self.tag().write(buf);
         match self {
             Body::SubmitRecord {
@@ -171,7 +205,7 @@ impl Write for Body {
                 write_strs(tags, buf);
                 write_strs(fields, buf);
                 commitment.write(buf);
-                sealed.write(buf);
+                write_sealed(sealed, form, buf);
             }
             Body::AttestRecord {
                 record_id,
@@ -206,7 +240,7 @@ impl Write for Body {
             }
             Body::Deliver { request_id, sealed } => {
                 request_id.write(buf);
-                sealed.write(buf);
+                write_sealed(sealed, form, buf);
             }
             Body::Cancel { request_id } => request_id.write(buf),
             Body::SetOrgStatus {
@@ -245,6 +279,12 @@ impl Write for Body {
                 proof.write(buf);
             }
         }
+    }
+}
+
+impl Write for Body {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.write_as(buf, SealedForm::Bytes);
     }
 }
 
