@@ -65,6 +65,17 @@ fn history(
     (peaks, full)
 }
 
+/// A fresh SQLite file in WAL mode, as the state opens it, with the table `schema` creates.
+fn nodes_db(schema: &str) -> (tempfile::TempDir, rusqlite::Connection) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conn = rusqlite::Connection::open(dir.path().join("nodes.sqlite")).expect("open");
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; {schema}"
+    ))
+    .expect("schema");
+    (dir, conn)
+}
+
 fn bench(c: &mut Criterion) {
     let hasher = hasher();
     let (peaks, full) = history(&hasher);
@@ -97,15 +108,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("sqlite_insert_40k_nodes", |b| {
         b.iter_batched(
             || {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let conn =
-                    rusqlite::Connection::open(dir.path().join("nodes.sqlite")).expect("open");
-                conn.execute_batch(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-                     CREATE TABLE history_nodes (pos INTEGER PRIMARY KEY, digest BLOB NOT NULL);",
+                nodes_db(
+                    "CREATE TABLE history_nodes (pos INTEGER PRIMARY KEY, digest BLOB NOT NULL);",
                 )
-                .expect("schema");
-                (dir, conn)
             },
             |(dir, mut conn)| {
                 let tx = conn.transaction().expect("a transaction");
@@ -127,17 +132,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("sqlite_one_blob_of_40k_nodes", |b| {
         b.iter_batched(
-            || {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let conn =
-                    rusqlite::Connection::open(dir.path().join("nodes.sqlite")).expect("open");
-                conn.execute_batch(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-                     CREATE TABLE history_blocks (first_pos INTEGER PRIMARY KEY, nodes BLOB NOT NULL);",
-                )
-                .expect("schema");
-                (dir, conn)
-            },
+            || nodes_db("CREATE TABLE history_blocks (first_pos INTEGER PRIMARY KEY, nodes BLOB NOT NULL);"),
             |(dir, mut conn)| {
                 let nodes: Vec<u8> = (0..2 * LEAVES_PER_BLOCK)
                     .flat_map(|pos| [pos as u8; 32])
