@@ -21,12 +21,14 @@ pub mod events;
 mod integer;
 pub mod limits;
 mod orgs;
+mod proofs;
 mod proposals;
 mod records;
 mod requests;
 #[cfg(feature = "openapi")]
 pub mod schema;
 mod text;
+mod verify;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
 pub use chain::{
@@ -40,6 +42,7 @@ pub use orgs::{
     IdentityRotation, IdentityRotationTx, KeyRotation, KeyRotationTx, Org, OrgKey, OrgPath, OrgTx,
     Orgs, Reinstatement, Suspension,
 };
+pub use proofs::{EventProof, HistoryProof, ProofQuery, ProvenEvent, ReceiptProof, SeqPath};
 pub use proposals::{
     NewMember, NewProposal, ParamValues, ProposalFilter, ProposalPage, ProposalPath, ProposalTx,
     ProposalView, ProposalVote, ProposedChange,
@@ -50,3 +53,4 @@ pub use requests::{
     RequestFilter, RequestPage, RequestPath, RequestTx, RequestView, WaitQuery, Withdrawal,
 };
 pub use text::{DecisionState, Membership, ProposalStatus, RecordStatus, RequestStatus, Role};
+pub use verify::{ProofError, Proven, verify_event, verify_receipt};

@@ -22,6 +22,7 @@
 //! - the request bodies and answers of the API contract are custodia-api's types, re-exported
 //!   here: the server builds against the same ones.
 //! - [`events`]: the server-sent event stream.
+//! - checking the history's inclusion proofs a node serves: [`verify_event`], [`verify_receipt`].
 //! - [`error`]: [`Error`], each variant saying what to do.
 
 pub mod client;

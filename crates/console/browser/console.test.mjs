@@ -342,6 +342,10 @@ async function run(net) {
     const entries = JSON.parse(readFileSync(await auditJson.path(), "utf8"));
     assert.ok(entries.length >= 4 && entries.every((e) => e.request_id === requestId));
 
+    check("an audit entry's inclusion proof is checked in the console");
+    await sup.locator("table.audit tr", { hasText: "request_delivered" }).getByRole("link", { name: "check" }).click();
+    await sup.getByText(/^Verified: this entry is leaf \d+ of the history committed at block \d+\.$/).waitFor();
+
     const pages = (recordId, requestId) => [
       ["overview", ""], ["records", "/records"], ["record", `/records/${recordId}`],
       ["new-record", "/records/new"], ["requests", "/requests"], ["request", `/requests/${requestId}`],

@@ -13,6 +13,7 @@
 //! | `/console/records` | records with filters and paging; one record; a new record |
 //! | `/console/requests` | the inbox of decisions, this organisation's requests, a new request, decisions, opened data |
 //! | `/console/audit` | the trail with filters; CSV and JSON exports |
+//! | `/console/audit/{seq}/proof` | one entry's inclusion proof, checked |
 //! | `/console/orgs` | the consortium; suspend and reinstate (the supervisor) |
 //! | `/console/proposals` | governance proposals and their votes |
 //! | `/console/events` | the node's event stream, for live updates (session, not token) |
@@ -109,6 +110,7 @@ pub fn router(api: Router, config: Config) -> Router {
         )
         .route("/console/audit", get(pages::audit::page))
         .route("/console/audit/export", get(pages::audit::export))
+        .route("/console/audit/{seq}/proof", get(pages::proof::page))
         .route("/console/orgs", get(pages::orgs::list))
         .route(
             "/console/orgs/{name}/{action}",

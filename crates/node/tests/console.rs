@@ -397,6 +397,7 @@ async fn signed_out_pages_send_to_the_sign_in_and_show_nothing() {
         "/console/requests".to_string(),
         "/console/audit".to_string(),
         "/console/audit/export?format=json".to_string(),
+        "/console/audit/1/proof".to_string(),
         "/console/orgs".to_string(),
         "/console/proposals".to_string(),
         "/console/events".to_string(),
@@ -563,6 +564,7 @@ async fn every_console_response_carries_the_security_headers_and_no_inline_code(
         "/console/requests".to_string(),
         "/console/requests/new".to_string(),
         "/console/audit".to_string(),
+        "/console/audit/1/proof".to_string(),
         "/console/orgs".to_string(),
         "/console/proposals".to_string(),
     ];
@@ -578,6 +580,16 @@ async fn every_console_response_carries_the_security_headers_and_no_inline_code(
         assert_eq!(csrf_of(html).len(), 64);
         assert!(!html.contains("J. Secret"), "{path} shows a sealed value");
     }
+
+    let answer = a.get("/console/audit/1/proof", &[&cookie]).await;
+    let html = answer.assert_html(StatusCode::OK);
+    assert!(
+        html.contains("Verified: this entry is leaf 1 of the history"),
+        "{html}"
+    );
+    let answer = a.get("/console/audit/999999/proof", &[&cookie]).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert!(answer.body.contains("event_not_found"), "{answer:?}");
 
     let answer = a.get("/console/nope", &[&cookie]).await;
     let html = answer.assert_html(StatusCode::NOT_FOUND);

@@ -14,6 +14,7 @@ pub mod epochs;
 pub mod genesis;
 pub mod governance;
 pub mod hash;
+pub mod history;
 pub mod ids;
 pub mod keys;
 pub mod limits;

@@ -1,23 +1,18 @@
 //! Applying a finalized block: every tx's rules, the expiry sweep, the replay window, receipts,
-//! events and the state commitment, in one SQLite transaction.
+//! events, the history and the state commitment, in one SQLite transaction.
 
 use crate::{
     State, StateError,
     event::{Event, EventKind},
-    receipt::{Code, Receipt, Rejection, receipts_digest},
+    receipt::{Code, Receipt, Rejection},
     rules::{self, Ctx, Fail},
     sql::{digest_from_blob, org_to_sql},
 };
 use commonware_codec::Encode as _;
 use custodia_protocol::{
-    Block, Digest, Tx,
-    block::tx_root_of,
-    hash::{sha256, to_hex},
-    tx::TxError,
+    Block, Digest, Tx, block::tx_root_of, hash::to_hex, history::Commitment, tx::TxError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
-
-const STATE_DOMAIN: &[u8] = b"custodia/state/v1";
 
 /// The outcome of applying one block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,22 +37,6 @@ impl Applied {
             .iter()
             .any(|e| e.kind == EventKind::ValidatorSetScheduled)
     }
-}
-
-/// `C_h = SHA-256("custodia/state/v1" ‖ C_{h-1} ‖ h ‖ block digest ‖ receipts digest)`.
-pub fn next_commitment(
-    previous: &Digest,
-    height: u64,
-    block: &Digest,
-    receipts: &Digest,
-) -> Digest {
-    sha256(&[
-        STATE_DOMAIN,
-        previous.as_ref(),
-        &height.to_be_bytes(),
-        block.as_ref(),
-        receipts.as_ref(),
-    ])
 }
 
 fn envelope_rejection(error: TxError) -> Rejection {
@@ -162,17 +141,26 @@ impl State {
         db.prepare_cached("DELETE FROM applied_txs WHERE valid_until <= ?1")?
             .execute([block.height as i64])?;
 
-        let commitment = next_commitment(
-            &self.commitment,
-            block.height,
-            &digest,
-            &receipts_digest(&receipts),
-        );
+        // The history: this block's receipts, then its events (DESIGN §5.7).
+        let first_event_leaf = *self.history.leaves() + receipts.len() as u64;
+        let leaves: Vec<Vec<u8>> = receipts
+            .iter()
+            .map(|r| r.leaf().encode())
+            .chain(events.iter().map(|e| e.leaf().encode()))
+            .collect();
+        let (history, history_root) = crate::history::append(&db, &self.history, &leaves)?;
+        let commitment = Commitment {
+            height: block.height,
+            block: digest,
+            history_root,
+        }
+        .digest();
         write_receipts(&db, &receipts)?;
-        write_events(&db, &events)?;
+        write_events(&db, &events, first_event_leaf)?;
         db.prepare_cached(
-            "INSERT INTO blocks (height, digest, parent, timestamp_ms, tx_count, state_commitment)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO blocks (height, digest, parent, timestamp_ms, tx_count, state_commitment,
+                 history_leaves, history_root)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             block.height as i64,
@@ -181,6 +169,8 @@ impl State {
             block.timestamp_ms as i64,
             block.txs.len() as i64,
             commitment.as_ref(),
+            *history.leaves() as i64,
+            history_root.as_ref(),
         ])?;
         let mut put = db.prepare_cached("UPDATE meta SET value = ?2 WHERE key = ?1")?;
         put.execute(params!["last_height", block.height.to_be_bytes()])?;
@@ -206,6 +196,7 @@ impl State {
         self.last_digest = digest;
         self.last_timestamp_ms = block.timestamp_ms;
         self.commitment = commitment;
+        self.history = history;
         Ok(Some(Applied {
             height: block.height,
             digest,
@@ -276,13 +267,13 @@ fn write_receipts(conn: &Connection, receipts: &[Receipt]) -> rusqlite::Result<(
     Ok(())
 }
 
-fn write_events(conn: &Connection, events: &[Event]) -> rusqlite::Result<()> {
+fn write_events(conn: &Connection, events: &[Event], first_leaf: u64) -> rusqlite::Result<()> {
     let mut insert = conn.prepare_cached(
         "INSERT INTO events (height, tx_index, tx_id, kind, actor, subject, record_id, request_id,
-             detail, proposal_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             detail, proposal_id, leaf)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
-    for e in events {
+    for (leaf, e) in (first_leaf..).zip(events) {
         insert.execute(params![
             e.height as i64,
             e.tx_index.map(i64::from),
@@ -294,6 +285,7 @@ fn write_events(conn: &Connection, events: &[Event]) -> rusqlite::Result<()> {
             e.request_id.map(|id| id.0.to_vec()),
             e.detail,
             e.proposal_id.map(|id| id.0.to_vec()),
+            leaf as i64,
         ])?;
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Events: what changed, for subscribers (role workers, the API stream) and the audit trail.
 
-use custodia_protocol::{Digest, OrgId, ProposalId, RecordId, RequestId};
+use custodia_protocol::{Digest, OrgId, ProposalId, RecordId, RequestId, history::EventLeaf};
 use serde::Serialize;
 
 /// What happened.
@@ -87,6 +87,13 @@ impl EventKind {
         EventKind::ValidatorSetChanged,
     ];
 
+    /// The kind whose snake_case name is `name`.
+    pub fn parse(name: &str) -> Option<EventKind> {
+        EventKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+
     /// The snake_case name.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -144,6 +151,24 @@ pub struct Event {
     pub detail: String,
     /// The proposal concerned.
     pub proposal_id: Option<ProposalId>,
+}
+
+impl Event {
+    /// This event as a history leaf (DESIGN §5.7).
+    pub fn leaf(&self) -> EventLeaf<'_> {
+        EventLeaf {
+            height: self.height,
+            tx_index: self.tx_index,
+            tx_id: self.tx_id.as_ref(),
+            kind: self.kind.as_str(),
+            actor: self.actor,
+            subject: self.subject,
+            record_id: self.record_id.as_ref(),
+            request_id: self.request_id.as_ref(),
+            detail: &self.detail,
+            proposal_id: self.proposal_id.as_ref(),
+        }
+    }
 }
 
 fn ser_opt_digest<S: serde::Serializer>(d: &Option<Digest>, s: S) -> Result<S::Ok, S::Error> {

@@ -2,13 +2,14 @@
 //!
 //! [`State::apply`] takes a finalized block and, in one SQLite transaction, applies every tx's
 //! rules (DESIGN §4.5), expires overdue requests, forgets tx ids past their window, writes
-//! receipts and events, and advances the state commitment (DESIGN §5.7). Same blocks in, same
+//! receipts and events, appends them to the history and advances the state commitment (DESIGN §5.7). Same blocks in, same
 //! receipts, events and commitments out: no clocks, no randomness, no hash-map iteration.
 //! [`Queries`] answers the API, the role workers and auditors.
 
 mod apply;
 mod error;
 mod event;
+mod history;
 mod orgs;
 mod precheck;
 mod proposals;
@@ -21,17 +22,17 @@ mod state;
 mod status;
 mod validators;
 
-pub use apply::{Applied, next_commitment};
+pub use apply::Applied;
 pub use error::StateError;
 pub use event::{Event, EventKind};
 pub use orgs::{Membership, Org, OrgKey};
 pub use precheck::Precheck;
 pub use proposals::{ProposalRow, VoteRow};
 pub use queries::{
-    AuditEntry, AuditFilter, BlockRow, DecisionRow, DeliveryRow, Queries, RecordFilter, RecordRow,
-    RequestFilter, RequestRow,
+    AuditEntry, AuditFilter, BlockRow, DecisionRow, DeliveryRow, HistoryProof, Queries,
+    RecordFilter, RecordRow, RequestFilter, RequestRow,
 };
-pub use receipt::{Code, Receipt, Rejection, receipts_digest};
+pub use receipt::{Code, Receipt, Rejection};
 pub use schema::{SCHEMA, SCHEMA_VERSION};
 pub use state::{State, StateReader};
 pub use status::{RecordStatus, RequestStatus};

@@ -14,9 +14,11 @@ use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 use serde::Serialize;
 
 mod audit;
+mod proofs;
 mod world;
 
 pub use audit::{AuditEntry, AuditFilter};
+pub use proofs::HistoryProof;
 
 /// A record's metadata (never its fields).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -138,6 +140,10 @@ pub struct BlockRow {
     pub tx_count: u64,
     /// State commitment after the block.
     pub state_commitment: Digest,
+    /// The history's leaf count after the block (DESIGN §5.7).
+    pub history_leaves: u64,
+    /// The history's root after the block.
+    pub history_root: Digest,
 }
 
 /// Filters of [`Queries::records`]; `None` matches all.
@@ -397,7 +403,9 @@ impl<'a> Queries<'a> {
     pub fn block(&self, height: u64) -> rusqlite::Result<Option<BlockRow>> {
         self.conn
             .prepare_cached(
-                "SELECT digest, parent, timestamp_ms, tx_count, state_commitment FROM blocks WHERE height = ?1",
+                "SELECT digest, parent, timestamp_ms, tx_count, state_commitment, history_leaves,
+                        history_root
+                 FROM blocks WHERE height = ?1",
             )?
             .query_row([height as i64], |r| {
                 Ok(BlockRow {
@@ -406,7 +414,15 @@ impl<'a> Queries<'a> {
                     parent: digest_from_blob(&r.get::<_, Vec<u8>>(1)?, "blocks.parent")?,
                     timestamp_ms: r.get::<_, i64>(2)? as u64,
                     tx_count: r.get::<_, i64>(3)? as u64,
-                    state_commitment: digest_from_blob(&r.get::<_, Vec<u8>>(4)?, "blocks.state_commitment")?,
+                    state_commitment: digest_from_blob(
+                        &r.get::<_, Vec<u8>>(4)?,
+                        "blocks.state_commitment",
+                    )?,
+                    history_leaves: r.get::<_, i64>(5)? as u64,
+                    history_root: digest_from_blob(
+                        &r.get::<_, Vec<u8>>(6)?,
+                        "blocks.history_root",
+                    )?,
                 })
             })
             .optional()

@@ -1,9 +1,7 @@
 //! Receipts: the outcome of every tx in a block, success or a failure with a stable code.
 
-use custodia_protocol::{Digest, IdentityKey, hash::sha256};
+use custodia_protocol::{Digest, IdentityKey, history::ReceiptLeaf};
 use serde::Serialize;
-
-const RECEIPTS_DOMAIN: &[u8] = b"custodia/receipts/v1";
 
 /// Defines [`Code`] with each variant's stable snake_case name, once.
 macro_rules! codes {
@@ -196,6 +194,19 @@ impl Receipt {
     pub fn is_ok(&self) -> bool {
         self.code == Code::Ok.as_str()
     }
+
+    /// This receipt as a history leaf (DESIGN §5.7).
+    pub fn leaf(&self) -> ReceiptLeaf<'_> {
+        ReceiptLeaf {
+            height: self.height,
+            index: self.index,
+            tx_id: &self.tx_id,
+            signer: &self.signer,
+            body: &self.body,
+            code: &self.code,
+            message: &self.message,
+        }
+    }
 }
 
 pub(crate) fn ser_digest<S: serde::Serializer>(d: &Digest, s: S) -> Result<S::Ok, S::Error> {
@@ -204,20 +215,6 @@ pub(crate) fn ser_digest<S: serde::Serializer>(d: &Digest, s: S) -> Result<S::Ok
 
 pub(crate) fn ser_key<S: serde::Serializer>(k: &IdentityKey, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex::encode(k.as_ref()))
-}
-
-/// The digest of a block's receipts, in order: the state commitment commits to it.
-pub fn receipts_digest(receipts: &[Receipt]) -> Digest {
-    let mut buf = Vec::with_capacity(receipts.len() * 64);
-    buf.extend_from_slice(RECEIPTS_DOMAIN);
-    for receipt in receipts {
-        buf.extend_from_slice(receipt.tx_id.as_ref());
-        for text in [&receipt.code, &receipt.message] {
-            buf.extend_from_slice(&(text.len() as u32).to_be_bytes());
-            buf.extend_from_slice(text.as_bytes());
-        }
-    }
-    sha256(&[&buf])
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// Version of the schema below; bumped by any change to it.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Connection settings: WAL so readers never block the executor; `synchronous = NORMAL` is
 /// durable across a process crash (the WAL is in the OS cache), and on power loss the node
@@ -115,7 +115,14 @@ CREATE TABLE IF NOT EXISTS blocks (
     parent           BLOB NOT NULL,
     timestamp_ms     INTEGER NOT NULL,
     tx_count         INTEGER NOT NULL,
-    state_commitment BLOB NOT NULL
+    state_commitment BLOB NOT NULL,
+    history_leaves   INTEGER NOT NULL,
+    history_root     BLOB NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS history_nodes (
+    first_pos INTEGER PRIMARY KEY,
+    nodes     BLOB NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS records (
@@ -219,7 +226,8 @@ CREATE TABLE IF NOT EXISTS events (
     record_id  BLOB,
     request_id BLOB,
     detail     TEXT NOT NULL,
-    proposal_id BLOB
+    proposal_id BLOB,
+    leaf       INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_proposal ON events (proposal_id) WHERE proposal_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_by_record ON events (record_id) WHERE record_id IS NOT NULL;

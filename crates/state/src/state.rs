@@ -23,6 +23,8 @@ pub struct State {
     pub(crate) last_digest: Digest,
     pub(crate) last_timestamp_ms: u64,
     pub(crate) commitment: Digest,
+    /// The history after the last applied block, as its peaks (DESIGN §5.7).
+    pub(crate) history: custodia_protocol::history::Mmr,
 }
 
 impl State {
@@ -91,6 +93,7 @@ impl State {
         let commitment = digest_from_blob(&meta("state_commitment")?, "meta.state_commitment")?;
         let params = Params::from_bytes(&meta("params")?)
             .map_err(|e| StateError::Corrupt(format!("meta.params: {e}")))?;
+        let history = crate::history::open(&conn)?;
         Ok(Self {
             conn,
             genesis: genesis.clone(),
@@ -101,6 +104,7 @@ impl State {
             last_digest,
             last_timestamp_ms,
             commitment,
+            history,
         })
     }
 

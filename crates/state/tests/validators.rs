@@ -460,7 +460,7 @@ fn a_change_is_refused_while_a_set_is_scheduled_from_its_epoch() {
 }
 
 #[test]
-fn a_state_database_of_schema_version_3_is_refused_naming_the_version() {
+fn a_state_database_of_an_earlier_schema_version_is_refused_naming_the_version() {
     let mut c = Consortium::new();
     c.apply(vec![]);
     let db = rusqlite::Connection::open(c.db_path()).unwrap();
@@ -475,7 +475,7 @@ fn a_state_database_of_schema_version_3_is_refused_naming_the_version() {
     };
     let message = error.to_string();
     assert!(
-        message.contains("schema version 3") && message.contains("version 4"),
+        message.contains("schema version 3") && message.contains("version 5"),
         "{message}"
     );
 }

@@ -3,6 +3,7 @@
 mod answer;
 mod connect;
 mod governance;
+mod proofs;
 
 pub(crate) use answer::reason_of;
 use answer::{api_error, read_body, send_error};

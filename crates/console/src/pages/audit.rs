@@ -142,7 +142,7 @@ pub(crate) fn table(entries: &[AuditEntry]) -> Markup {
                 thead { tr {
                     th scope="col" { "Block" } th scope="col" { "Event" } th scope="col" { "By" }
                     th scope="col" { "Concerns" } th scope="col" { "Record" } th scope="col" { "Request" }
-                    th scope="col" { "Detail" }
+                    th scope="col" { "Detail" } th scope="col" { "Proof" }
                 } }
                 tbody {
                     @for entry in entries {
@@ -154,6 +154,7 @@ pub(crate) fn table(entries: &[AuditEntry]) -> Markup {
                             td { @if let Some(id) = &entry.record_id { (view::record_link(id)) } }
                             td { @if let Some(id) = &entry.request_id { (view::request_link(id)) } }
                             td { (entry.detail) }
+                            td { a href={ "/console/audit/" (entry.seq) "/proof" } { "check" } }
                         }
                     }
                 }

@@ -4,6 +4,7 @@ pub(crate) mod audit;
 pub(crate) mod decide;
 pub(crate) mod orgs;
 pub(crate) mod overview;
+pub(crate) mod proof;
 pub(crate) mod proposals;
 pub(crate) mod records;
 pub(crate) mod requests;

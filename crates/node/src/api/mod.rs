@@ -17,6 +17,7 @@
 //! | `POST /v1/requests/{request_id}/approve`, `/reject`, `/cancel` | signed decisions and withdrawals |
 //! | `GET /v1/requests/{request_id}/fetch` | the delivery, opened and verified (requester only) |
 //! | `GET /v1/audit` | the audit trail, organisations by name |
+//! | `GET /v1/audit/{seq}/proof`, `GET /v1/receipts/{tx_id}/proof` | an event or a receipt with its inclusion proof against a state commitment |
 //! | `GET /v1/events` | server-sent events per applied block |
 //! | `POST /v1/txs` | one signed tx (`application/octet-stream`) or a batch ([`BATCH_CONTENT_TYPE`]) |
 //! | `GET /v1/blocks/{height}` | a finalized block's header and receipts |
@@ -45,6 +46,7 @@ mod openapi;
 mod ops;
 mod orgs;
 mod params;
+mod proofs;
 mod proposals;
 mod read;
 mod records;
@@ -179,10 +181,12 @@ fn routes(params: &Params) -> Routes {
         .post("/v1/requests/{request_id}/cancel", decide::cancel, small)
         .get("/v1/requests/{request_id}/fetch", fetch::fetch)
         .get("/v1/audit", audit::audit)
+        .get("/v1/audit/{seq}/proof", proofs::event)
         .get("/v1/events", events::events)
         .post("/v1/txs", txs::submit, txs::body_limit(params))
         .get("/v1/blocks/{height}", chain::block)
         .get("/v1/receipts/{tx_id}", chain::receipt)
+        .get("/v1/receipts/{tx_id}/proof", proofs::receipt)
         .get("/metrics", ops::metrics)
 }
 

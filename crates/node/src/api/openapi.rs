@@ -5,7 +5,8 @@
 //! the chain's `max_request_ttl` as the maximum of a request's `ttl`.
 
 use super::{
-    audit, chain, decide, events, fetch, identity, ops, orgs, proposals, records, requests, txs,
+    audit, chain, decide, events, fetch, identity, ops, orgs, proofs, proposals, records, requests,
+    txs,
 };
 use axum::{Json, extract::State};
 use custodia_api::{
@@ -63,10 +64,12 @@ use utoipa::{
         decide::cancel,
         fetch::fetch,
         audit::audit,
+        proofs::event,
         events::events,
         txs::submit,
         chain::block,
         chain::receipt,
+        proofs::receipt,
         ops::metrics,
     ),
     components(schemas(
@@ -79,6 +82,8 @@ use utoipa::{
         api::Decision,
         api::DeliveryView,
         api::AuditEntry,
+        api::HistoryProof,
+        api::ProvenEvent,
         api::BlockEvent,
         api::ChainEvent,
         api::LaggedEvent,
@@ -92,7 +97,7 @@ use utoipa::{
         (name = "governance", description = "Proposals to add or remove members or change parameters, and votes"),
         (name = "records", description = "Submit and list records (metadata only)"),
         (name = "requests", description = "Share requests, decisions, and fetching deliveries"),
-        (name = "audit", description = "The audit trail"),
+        (name = "audit", description = "The audit trail and its inclusion proofs"),
         (name = "operations", description = "Liveness, metrics and this document"),
     )
 )]

@@ -122,6 +122,23 @@ pub(crate) fn receipt(receipt: Receipt) -> api::Receipt {
     }
 }
 
+/// An event as its history leaf holds it.
+pub(crate) fn proven_event(seq: u64, event: custodia_state::Event) -> api::ProvenEvent {
+    api::ProvenEvent {
+        seq,
+        height: event.height,
+        tx_index: event.tx_index,
+        tx_id: event.tx_id.as_ref().map(to_hex),
+        kind: event.kind.as_str().to_string(),
+        actor: event.actor.map(|org| org.0),
+        subject: event.subject.map(|org| org.0),
+        record_id: event.record_id,
+        request_id: event.request_id,
+        detail: event.detail,
+        proposal_id: event.proposal_id,
+    }
+}
+
 /// One line of the audit trail.
 pub(crate) fn audit_entry(entry: AuditEntry) -> api::AuditEntry {
     api::AuditEntry {

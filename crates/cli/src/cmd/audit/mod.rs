@@ -1,5 +1,8 @@
 //! `custodia audit`: who submitted, requested, approved, rejected and received what, when
-//! (DESIGN §1.1 step 7), from the chain.
+//! (DESIGN §1.1 step 7), from the chain; `custodia audit proof`: an entry's or a receipt's
+//! inclusion proof, checked here.
+
+mod proof;
 
 use super::{
     client_args::{GlobalArgs, block_on, explain},
@@ -8,9 +11,29 @@ use super::{
 use anyhow::Result;
 use custodia_client::{AuditEntry, AuditFilter, RecordId, RequestId};
 
-/// Arguments of `custodia audit`.
+/// Arguments of `custodia audit`: the trail, or a subcommand.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    /// What to do (the trail when none is given).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Which entries of the trail.
+    #[command(flatten)]
+    pub trail: TrailArgs,
+}
+
+/// The subcommands of `custodia audit`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Fetch an audit entry's (or a tx receipt's) inclusion proof and check it here against
+    /// the state commitment of a block.
+    Proof(proof::Args),
+}
+
+/// Which entries of the trail `custodia audit` lists.
+#[derive(Debug, clap::Args)]
+pub struct TrailArgs {
     /// Only what concerns this record.
     #[arg(long, value_name = "RECORD_ID")]
     pub record: Option<RecordId>,
@@ -30,6 +53,13 @@ pub struct Args {
 
 /// Runs `custodia audit`.
 pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
+    match args.command {
+        Some(Command::Proof(proof)) => proof::run(proof, global),
+        None => trail(args.trail, global),
+    }
+}
+
+fn trail(args: TrailArgs, global: &GlobalArgs) -> Result<()> {
     let client = global.client()?;
     let filter = AuditFilter {
         record: args.record,
@@ -49,7 +79,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
 /// The audit trail as a table, oldest first.
 fn table(entries: &[AuditEntry]) -> String {
     let mut table = Table::new(&[
-        "HEIGHT", "TIME", "EVENT", "ACTOR", "SUBJECT", "OBJECT", "DETAIL",
+        "SEQ", "HEIGHT", "TIME", "EVENT", "ACTOR", "SUBJECT", "OBJECT", "DETAIL",
     ]);
     for entry in entries {
         let object = match (&entry.request_id, &entry.record_id) {
@@ -58,6 +88,7 @@ fn table(entries: &[AuditEntry]) -> String {
             (None, None) => "-".into(),
         };
         table.row(vec![
+            entry.seq.to_string(),
             entry.height.to_string(),
             utc(entry.timestamp_ms),
             entry.kind.clone(),
@@ -94,10 +125,10 @@ mod tests {
         let text = table(&trail);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert!(lines[0].starts_with("HEIGHT  TIME"), "{text}");
+        assert!(lines[0].starts_with("SEQ  HEIGHT  TIME"), "{text}");
         assert!(
             lines[1].starts_with(
-                "3       1970-01-01 00:00:00Z  record_accepted  supervisor  member-a  rec_0001"
+                "1    3       1970-01-01 00:00:00Z  record_accepted  supervisor  member-a  rec_0001"
             ),
             "{text}"
         );
