@@ -53,4 +53,6 @@ pub use requests::{
     RequestFilter, RequestPage, RequestPath, RequestTx, RequestView, WaitQuery, Withdrawal,
 };
 pub use text::{DecisionState, Membership, ProposalStatus, RecordStatus, RequestStatus, Role};
-pub use verify::{ProofError, Proven, verify_event, verify_receipt};
+pub use verify::{
+    ProofError, Proven, verify_event, verify_event_answer, verify_receipt, verify_receipt_answer,
+};

@@ -76,6 +76,51 @@ pub fn verify_receipt(proof: &ReceiptProof) -> Result<Proven, ProofError> {
     verify(&leaf.encode(), r.height, &proof.proof)
 }
 
+/// Checks that `proof` answers the question asked (audit entry `seq`, against block `at` when
+/// given), then [`verify_event`]. A node could otherwise answer with a valid proof of something
+/// else. (`seq` is the node's numbering of its trail; the leaf's location is what is proven.)
+pub fn verify_event_answer(
+    proof: &EventProof,
+    seq: u64,
+    at: Option<u64>,
+) -> Result<Proven, ProofError> {
+    if proof.event.seq != seq {
+        return Err(ProofError(format!(
+            "it is of audit entry {}, not of entry {seq} asked for",
+            proof.event.seq
+        )));
+    }
+    answers_at(&proof.proof, at)?;
+    verify_event(proof)
+}
+
+/// Checks that `proof` is of the receipt of `tx_id` (against block `at` when given), then
+/// [`verify_receipt`].
+pub fn verify_receipt_answer(
+    proof: &ReceiptProof,
+    tx_id: &str,
+    at: Option<u64>,
+) -> Result<Proven, ProofError> {
+    if !proof.receipt.tx_id.eq_ignore_ascii_case(tx_id) {
+        return Err(ProofError(format!(
+            "it is of the receipt of tx {}, not of tx {tx_id} asked for",
+            proof.receipt.tx_id
+        )));
+    }
+    answers_at(&proof.proof, at)?;
+    verify_receipt(proof)
+}
+
+fn answers_at(proof: &HistoryProof, at: Option<u64>) -> Result<(), ProofError> {
+    match at {
+        Some(at) if proof.height != at => Err(ProofError(format!(
+            "it is against block {}, not block {at} asked for",
+            proof.height
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn verify(leaf: &[u8], leaf_height: u64, p: &HistoryProof) -> Result<Proven, ProofError> {
     if p.height < leaf_height {
         return Err(ProofError(format!(

@@ -587,6 +587,9 @@ async fn every_console_response_carries_the_security_headers_and_no_inline_code(
         html.contains("Verified: this entry is leaf 1 of the history"),
         "{html}"
     );
+    let answer = a.get("/console/audit/abc/proof", &[&cookie]).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.body.contains("invalid_seq"), "{answer:?}");
     let answer = a.get("/console/audit/999999/proof", &[&cookie]).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert!(answer.body.contains("event_not_found"), "{answer:?}");

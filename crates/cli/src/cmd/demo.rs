@@ -359,7 +359,7 @@ async fn narrate(manifest: &Manifest) -> Result<()> {
         .outsider
         .event_proof(delivered.seq, Some(height))
         .await?;
-    let proven = custodia_client::verify_event(&proof)?;
+    let proven = custodia_client::verify_event_answer(&proof, delivered.seq, Some(height))?;
     ensure!(
         custodia_protocol::hash::to_hex(&proven.state_commitment) == commitment,
         "the delivery's proof is against another commitment than the nodes agree on"

@@ -1,6 +1,7 @@
 //! `GET /console/audit/{seq}/proof`: one audit entry's inclusion proof, checked by the console
 //! (DESIGN §5.7) with the same check `custodia audit proof` makes.
 
+use crate::api::Failure;
 use crate::{
     Shared,
     layout::{self, Nav, Signed},
@@ -10,7 +11,7 @@ use axum::{
     extract::{Path, State},
     response::Response,
 };
-use custodia_api::{EventProof, verify_event};
+use custodia_api::{EventProof, verify_event_answer};
 use maud::html;
 
 /// `GET /console/audit/{seq}/proof`.
@@ -20,6 +21,16 @@ pub(crate) async fn page(
     Path(seq): Path<String>,
 ) -> Response {
     let title = format!("Proof of audit entry {seq}");
+    let Ok(seq) = seq.parse::<u64>() else {
+        let failure = Failure {
+            status: axum::http::StatusCode::BAD_REQUEST,
+            code: "invalid_seq".into(),
+            message: format!(
+                "{seq:?} is not an audit entry's number: open a proof from the audit trail"
+            ),
+        };
+        return layout::failed(&signed, Nav::Audit, &title, &failure);
+    };
     let proof = match console
         .api
         .get::<EventProof>(&format!("/v1/audit/{seq}/proof"))
@@ -28,7 +39,7 @@ pub(crate) async fn page(
         Ok(proof) => proof,
         Err(failure) => return layout::failed(&signed, Nav::Audit, &title, &failure),
     };
-    let checked = verify_event(&proof);
+    let checked = verify_event_answer(&proof, seq, None);
     let (event, p) = (&proof.event, &proof.proof);
     let body = html! {
         @match &checked {

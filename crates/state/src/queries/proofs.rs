@@ -77,7 +77,11 @@ impl Queries<'_> {
         let Some(receipt) = self.receipt(tx_id)? else {
             return Ok(None);
         };
-        let before = leaves_at(self.conn, Some(receipt.height - 1))?
+        let previous = receipt
+            .height
+            .checked_sub(1)
+            .ok_or_else(|| corrupt("receipts.height"))?;
+        let before = leaves_at(self.conn, Some(previous))?
             .ok_or_else(|| corrupt("blocks.history_leaves"))?;
         let location = before + u64::from(receipt.index);
         Ok(Some((receipt, location)))

@@ -7,7 +7,8 @@ use super::super::{
     output::{print_json, print_stdout},
 };
 use anyhow::{Result, bail};
-use custodia_client::{Proven, verify_event, verify_receipt};
+use custodia_client::{Proven, verify_event_answer, verify_receipt_answer};
+use custodia_protocol::{Digest, hash::to_hex};
 
 /// Arguments of `custodia audit proof`.
 #[derive(Debug, clap::Args)]
@@ -20,8 +21,8 @@ pub struct Args {
     )]
     pub seq: Option<u64>,
     /// Prove this tx's receipt instead (its tx id, 64 hex digits).
-    #[arg(long, value_name = "TX_ID")]
-    pub tx: Option<String>,
+    #[arg(long, value_name = "TX_ID", value_parser = tx_id)]
+    pub tx: Option<Digest>,
     /// Prove against the commitment of this block (at or after the entry's; the head's when
     /// absent).
     #[arg(long, value_name = "HEIGHT")]
@@ -39,16 +40,22 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
                 "audit entry {seq} ({} at block {})",
                 proof.event.kind, proof.event.height
             );
-            (what, verify_event(&proof), serde_json::to_value(&proof)?)
+            let checked = verify_event_answer(&proof, *seq, args.at);
+            (what, checked, serde_json::to_value(&proof)?)
         }
         (None, Some(tx)) => {
-            let proof =
-                block_on(async { client.receipt_proof(tx, args.at).await.map_err(explain) })?;
+            let proof = block_on(async {
+                client
+                    .receipt_proof(&to_hex(tx), args.at)
+                    .await
+                    .map_err(explain)
+            })?;
             let what = format!(
                 "the receipt of tx {} ({} {} at block {})",
                 proof.receipt.tx_id, proof.receipt.body, proof.receipt.code, proof.receipt.height
             );
-            (what, verify_receipt(&proof), serde_json::to_value(&proof)?)
+            let checked = verify_receipt_answer(&proof, &to_hex(tx), args.at);
+            (what, checked, serde_json::to_value(&proof)?)
         }
         (None, None) => bail!("name an audit entry (SEQ) or a tx (--tx TX_ID) to prove"),
     };
@@ -70,7 +77,13 @@ fn account(what: &str, proven: &Proven) -> String {
          (the same as another organisation's node shows in GET /v1/blocks/{}?)\n",
         proven.location,
         proven.height,
-        custodia_protocol::hash::to_hex(&proven.state_commitment),
+        to_hex(&proven.state_commitment),
         proven.height
     )
+}
+
+/// A tx id: 64 hex digits.
+fn tx_id(text: &str) -> Result<Digest, String> {
+    custodia_protocol::hash::from_hex(text)
+        .ok_or_else(|| format!("{text:?} is not a tx id: write its 64 hex digits"))
 }
