@@ -396,6 +396,16 @@ async fn openapi_json_is_served_without_a_token_and_lists_every_route() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc["paths"].as_object().unwrap();
     let served = served_routes();
+    // Each operation has an id of its own (OpenAPI requires it; generators name calls by it).
+    let mut ids = std::collections::BTreeMap::new();
+    for (method, path) in &served {
+        let id = paths[*path][method.to_lowercase()]["operationId"]
+            .as_str()
+            .unwrap_or_default();
+        if let Some(other) = ids.insert(id.to_string(), (method, path)) {
+            panic!("{method} {path} and {other:?} share the operation id {id:?}");
+        }
+    }
     for (method, path) in &served {
         let operation = &paths
             .get(*path)

@@ -181,12 +181,12 @@ fn routes(params: &Params) -> Routes {
         .post("/v1/requests/{request_id}/cancel", decide::cancel, small)
         .get("/v1/requests/{request_id}/fetch", fetch::fetch)
         .get("/v1/audit", audit::audit)
-        .get("/v1/audit/{seq}/proof", proofs::event)
+        .get("/v1/audit/{seq}/proof", proofs::event_proof)
         .get("/v1/events", events::events)
         .post("/v1/txs", txs::submit, txs::body_limit(params))
         .get("/v1/blocks/{height}", chain::block)
         .get("/v1/receipts/{tx_id}", chain::receipt)
-        .get("/v1/receipts/{tx_id}/proof", proofs::receipt)
+        .get("/v1/receipts/{tx_id}/proof", proofs::receipt_proof)
         .get("/metrics", ops::metrics)
 }
 

@@ -24,7 +24,7 @@ use std::sync::Arc;
         (status = 404, description = "`event_not_found`, or `block_not_found` for an `at` above the head", body = custodia_api::ErrorBody),
     ),
 )]
-pub(crate) async fn event(
+pub(crate) async fn event_proof(
     State(ctx): State<Arc<ApiContext>>,
     path: Result<Path<String>, PathRejection>,
     QueryParams(q): QueryParams<ProofQuery>,
@@ -69,7 +69,7 @@ pub(crate) async fn event(
         (status = 404, description = "`unknown_tx` (not in a finalized block), or `block_not_found` for an `at` above the head", body = custodia_api::ErrorBody),
     ),
 )]
-pub(crate) async fn receipt(
+pub(crate) async fn receipt_proof(
     State(ctx): State<Arc<ApiContext>>,
     path: Result<Path<TxPath>, PathRejection>,
     QueryParams(q): QueryParams<ProofQuery>,
