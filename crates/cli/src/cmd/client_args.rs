@@ -418,6 +418,29 @@ mod tests {
     }
 
     #[test]
+    fn audit_proof_takes_the_global_flags_on_either_side() {
+        for args in [
+            &["custodia", "audit", "--org-dir", "d", "proof", "7"][..],
+            &["custodia", "audit", "proof", "7", "--org-dir", "d"],
+            &[
+                "custodia",
+                "--org-dir",
+                "d",
+                "audit",
+                "proof",
+                "--tx",
+                &"ab".repeat(32),
+            ],
+        ] {
+            assert_eq!(global(args).org_dir, Some("d".into()), "{args:?}");
+        }
+        // A seq or a tx, not both, not neither.
+        assert!(Cli::try_parse_from(["custodia", "audit", "proof"]).is_err());
+        let both = ["custodia", "audit", "proof", "7", "--tx", &"ab".repeat(32)];
+        assert!(Cli::try_parse_from(both).is_err());
+    }
+
+    #[test]
     fn timeouts_are_bounded_and_no_wait_skips_the_wait() {
         assert!(
             Cli::try_parse_from([

@@ -13,7 +13,6 @@ use custodia_client::{AuditEntry, AuditFilter, RecordId, RequestId};
 
 /// Arguments of `custodia audit`: the trail, or a subcommand.
 #[derive(Debug, clap::Args)]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
     /// What to do (the trail when none is given).
     #[command(subcommand)]
@@ -54,8 +53,23 @@ pub struct TrailArgs {
 /// Runs `custodia audit`.
 pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     match args.command {
+        // (clap's `args_conflicts_with_subcommands` would refuse the global flags too.)
+        Some(_) if args.trail.is_set() => anyhow::bail!(
+            "--record, --request, --org, --from and --to select the trail: leave them out of \
+             `custodia audit proof`"
+        ),
         Some(Command::Proof(proof)) => proof::run(proof, global),
         None => trail(args.trail, global),
+    }
+}
+
+impl TrailArgs {
+    fn is_set(&self) -> bool {
+        self.record.is_some()
+            || self.request.is_some()
+            || self.org.is_some()
+            || self.from.is_some()
+            || self.to.is_some()
     }
 }
 
