@@ -41,14 +41,17 @@ const UPDATED: u64 = 10_000;
 
 type World = Db<mmr::Family, tokio::Context, Digest, Digest, Sha256, EightCap, 32, Sequential>;
 
+/// The partitions' names follow qmdb's own tests: with `world-merkle` and
+/// `world-merkle-metadata` (one a prefix of the other) the tokio runtime's storage refused the
+/// first open with `BlobAlreadyOpen("world-merkle-metadata", "left")`.
 fn config() -> FixedConfig<EightCap, Sequential> {
     let nz = |n: u64| NonZeroU64::new(n).expect("non-zero");
     let nzu = |n: usize| NonZeroUsize::new(n).expect("non-zero");
     let page_cache = CacheRef::new(page_size(BLOB_PAGE_SIZE), nzu(512));
     FixedConfig {
         merkle_config: MerkleConfig {
-            journal_partition: "world-merkle".into(),
-            metadata_partition: "world-merkle-metadata".into(),
+            journal_partition: "world-journal-partition".into(),
+            metadata_partition: "world-metadata-partition".into(),
             items_per_blob: nz(50_000),
             write_buffer: nzu(2 << 20),
             replay_buffer: nzu(2 << 20),
@@ -56,13 +59,13 @@ fn config() -> FixedConfig<EightCap, Sequential> {
             page_cache: page_cache.clone(),
         },
         journal_config: JournalConfig {
-            partition: "world-log".into(),
+            partition: "world-partition-prefix".into(),
             items_per_blob: nz(50_000),
             page_cache,
             write_buffer: nzu(2 << 20),
             replay_buffer: nzu(2 << 20),
         },
-        grafted_metadata_partition: "world-grafted".into(),
+        grafted_metadata_partition: "world-grafted-metadata-partition".into(),
         translator: EightCap,
         init_cache: Some(nzu(1 << 18)),
         init_buffer: nzu(1 << 21),
