@@ -137,15 +137,7 @@ pub(crate) async fn receipt(
     path: Result<Path<TxPath>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(TxPath { tx_id: text }) = path?;
-    let Some(id) = from_hex(&text) else {
-        return Err(ApiError::bad_request(
-            "invalid_tx_id",
-            format!(
-                "transaction id {} is not 64 hex characters: use the tx_id that POST /v1/txs returned",
-                echo(&text)
-            ),
-        ));
-    };
+    let id = tx_id(&text)?;
     let find = || query(&ctx.ledger, move |queries| Ok(queries.receipt(&id)?));
     let mut found = find().await?;
     if found.is_none() {
@@ -171,8 +163,21 @@ pub(crate) async fn receipt(
     }
 }
 
+/// The tx id of a `{tx_id}` path, or the 400 `invalid_tx_id`.
+pub(crate) fn tx_id(text: &str) -> Result<custodia_protocol::Digest, ApiError> {
+    from_hex(text).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_tx_id",
+            format!(
+                "transaction id {} is not 64 hex characters: use the tx_id that POST /v1/txs returned",
+                echo(text)
+            ),
+        )
+    })
+}
+
 /// `text` quoted for an error message, cut short if long.
-fn echo(text: &str) -> String {
+pub(crate) fn echo(text: &str) -> String {
     if text.chars().count() <= MAX_ECHO_CHARS {
         format!("{text:?}")
     } else {

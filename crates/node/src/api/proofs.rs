@@ -2,16 +2,20 @@
 //! `GET /v1/receipts/{tx_id}/proof`, each a leaf of the history with its proof against the
 //! state commitment of a block at or after the leaf's (the head's by default).
 
-use super::{ApiContext, ApiError, json::QueryParams, params, read::query, views};
+use super::{
+    ApiContext, ApiError,
+    chain::{self, echo},
+    json::QueryParams,
+    params,
+    read::query,
+    views,
+};
 use axum::{
     Json,
     extract::{Path, State, rejection::PathRejection},
 };
 use custodia_api::{EventProof, HistoryProof, ProofQuery, ReceiptProof, SeqPath, TxPath};
-use custodia_protocol::{
-    hash::{from_hex, to_hex},
-    history,
-};
+use custodia_protocol::{hash::to_hex, history};
 use std::sync::Arc;
 
 /// `GET /v1/audit/{seq}/proof`.
@@ -38,8 +42,8 @@ pub(crate) async fn event_proof(
             ApiError::bad_request(
                 "invalid_seq",
                 format!(
-                    "{:?} is not an audit entry's seq: use the seq of an entry of GET /v1/audit",
-                    cut(&text)
+                    "{} is not an audit entry's seq: use the seq of an entry of GET /v1/audit",
+                    echo(&text)
                 ),
             )
         })?;
@@ -75,15 +79,7 @@ pub(crate) async fn receipt_proof(
     QueryParams(q): QueryParams<ProofQuery>,
 ) -> Result<Json<ReceiptProof>, ApiError> {
     let Path(TxPath { tx_id: text }) = path?;
-    let Some(id) = from_hex(&text) else {
-        return Err(ApiError::bad_request(
-            "invalid_tx_id",
-            format!(
-                "transaction id {:?} is not 64 hex characters: use a tx_id of a receipt",
-                cut(&text)
-            ),
-        ));
-    };
+    let id = chain::tx_id(&text)?;
     let at = params::integer("at", q.at)?;
     let found = query(&ctx.ledger, move |queries| queries.receipt_leaf(&id)).await?;
     let Some((receipt, location)) = found else {
@@ -145,9 +141,4 @@ async fn prove(
         history_root: to_hex(&proof.at.history_root),
         state_commitment: to_hex(&proof.at.state_commitment),
     })
-}
-
-/// `text` cut to 80 characters for an error message.
-fn cut(text: &str) -> String {
-    text.chars().take(80).collect()
 }
