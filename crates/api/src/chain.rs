@@ -28,6 +28,9 @@ pub struct Status {
     pub height: u64,
     /// The state commitment after that block (hex).
     pub state_commitment: String,
+    /// The highest block whose state commitment this node holds a certificate of (0 before
+    /// any): `GET /v1/certificates/{height}` serves it.
+    pub certified_height: u64,
     /// Connected peers.
     pub peers: u64,
     /// The node's mempool.
@@ -107,6 +110,10 @@ pub struct BlockView {
     pub timestamp_ms: u64,
     /// The state commitment after this block (hex).
     pub state_commitment: String,
+    /// The highest block whose state commitment this node holds a certificate of: once it is
+    /// at least `height`, a proof against that certified commitment covers this block's
+    /// receipts and events.
+    pub certified_height: u64,
     /// One receipt per tx, in block order.
     pub txs: Vec<Receipt>,
 }

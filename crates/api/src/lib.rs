@@ -15,6 +15,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod audit;
+mod certificates;
 mod chain;
 mod error;
 pub mod events;
@@ -31,6 +32,7 @@ mod text;
 mod verify;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
+pub use certificates::CertificateView;
 pub use chain::{
     BatchAccepted, BatchRejection, BlockView, Health, HeightPath, MempoolStatus, Receipt, Status,
     TxAccepted, TxPath, TxStatus, TxsAccepted,

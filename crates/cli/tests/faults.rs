@@ -163,10 +163,13 @@ fn a_state_that_does_not_match_the_chain_halts_the_node_with_exit_1_and_the_reas
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     let last = stderr.lines().last().unwrap_or_default();
+    // Whichever sees it first: the executor, at the first block that does not follow, or the
+    // certification, at start, against b's certificates (DESIGN §5.9).
     assert!(
         last.starts_with(
             "error: the node stopped: the executor halted: cannot apply finalized block"
-        ),
+        ) || (last.starts_with("error: the node stopped: certification stopped:")
+            && last.contains("its state is not the chain's")),
         "{stderr}"
     );
     assert!(last.contains("--reindex"), "{last}");

@@ -7,6 +7,8 @@
 //! disk.
 
 mod common;
+#[path = "workflow/evidence.rs"]
+mod evidence;
 #[path = "common/workflow.rs"]
 mod workflow;
 
@@ -97,54 +99,6 @@ fn audit_kinds(devnet: &Devnet, org: &str, request: &str) -> Vec<String> {
         .iter()
         .map(|entry| entry["kind"].as_str().unwrap_or_default().to_string())
         .collect()
-}
-
-/// The delivery of `request` and its receipt are proven by `custodia audit proof`, checked in
-/// the CLI; two organisations' nodes prove them against the same commitment; a proof of an
-/// entry that does not exist is a clear error.
-fn proofs_verify_and_agree(devnet: &Devnet, request: &str) {
-    let trail = devnet
-        .cli("member-c", &["audit", "--request", request, "--json"])
-        .ok()
-        .json();
-    let delivered = trail["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|entry| entry["kind"] == "request_delivered")
-        .unwrap_or_else(|| panic!("no delivery in {trail}"));
-    let seq = delivered["seq"].as_u64().unwrap().to_string();
-    let tx = delivered["tx_id"].as_str().unwrap();
-    let at = devnet.height("member-c").unwrap().to_string();
-    devnet.sync("member-c", &["member-a"]);
-    let text = devnet
-        .cli("member-c", &["audit", "proof", &seq])
-        .ok()
-        .stdout;
-    assert!(
-        text.starts_with(&format!(
-            "verified: audit entry {seq} (request_delivered at block"
-        )),
-        "{text}"
-    );
-    let commitment = |org: &str, args: &[&str]| {
-        let answer = devnet.cli(org, args).ok().json();
-        assert_eq!(answer["verified"], true, "{answer}");
-        answer["proof"]["proof"]["state_commitment"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let of_event = commitment("member-c", &["audit", "proof", &seq, "--at", &at, "--json"]);
-    let of_receipt = commitment(
-        "member-a",
-        &["audit", "proof", "--tx", tx, "--at", &at, "--json"],
-    );
-    assert_eq!(of_event, of_receipt, "two nodes' commitments at block {at}");
-    devnet
-        .cli("member-c", &["audit", "proof", "999999999"])
-        .fails_with(1)
-        .says(&["event_not_found", "999999999"]);
 }
 
 /// `request show ID --json` as `org` reads it.
@@ -549,7 +503,7 @@ fn provider_submits_requester_asks_both_approve_requester_opens_and_nothing_leak
         trail.starts_with("SEQ") && trail.contains("request_delivered"),
         "audit prints a table: {trail}"
     );
-    proofs_verify_and_agree(&devnet, &req);
+    evidence::proofs_verify_and_agree(&devnet, &req);
     for (request, delivered) in [(&req, 1), (&refused, 0)] {
         let kinds = audit_kinds(&devnet, "member-c", request);
         assert_eq!(

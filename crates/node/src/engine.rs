@@ -8,6 +8,7 @@
 use crate::{
     application::Application,
     block::{ChainBlock, ChainBlockCfg},
+    certify,
     epoch::{
         Epochs,
         consensus::{ChainApplication, EngineParts},
@@ -65,8 +66,18 @@ pub mod channel {
     pub const BACKFILL: u64 = 4;
     /// Mempool gossip.
     pub const MEMPOOL: u64 = 5;
+    /// Signatures over the state commitment (DESIGN §5.9).
+    pub const COMMITMENTS: u64 = 6;
     /// Every channel, in the order of [`super::Channels`]' fields.
-    pub const ALL: [u64; 6] = [VOTES, CERTIFICATES, RESOLVER, BROADCAST, BACKFILL, MEMPOOL];
+    pub const ALL: [u64; 7] = [
+        VOTES,
+        CERTIFICATES,
+        RESOLVER,
+        BROADCAST,
+        BACKFILL,
+        MEMPOOL,
+        COMMITMENTS,
+    ];
 }
 
 const PAGE_SIZE: NonZeroU16 = NZU16!(16_384);
@@ -121,6 +132,8 @@ pub struct Channels<S, R> {
     pub backfill: Channel<S, R>,
     /// [`channel::MEMPOOL`].
     pub mempool: Channel<S, R>,
+    /// [`channel::COMMITMENTS`].
+    pub commitments: Channel<S, R>,
 }
 
 /// What the engine needs besides the network.
@@ -172,7 +185,7 @@ pub fn max_message_size(ledger: &Ledger) -> u32 {
         >(validators));
     // Gossip batches are at most BATCH_BYTES plus one tx, and no tx exceeds a block.
     let gossip = crate::gossip::BATCH_BYTES + cfg.max_bytes;
-    commonware_p2p::max_message_size(&[marshal, simplex, gossip])
+    commonware_p2p::max_message_size(&[marshal, simplex, gossip, certify::max_payload_size()])
 }
 
 /// Starts the whole node under one task: aborting the returned handle stops every part.
@@ -355,6 +368,24 @@ where
     )
     .start();
 
+    let certify = certify::start(
+        context.child("certify"),
+        certify::Parts {
+            ledger: ledger.clone(),
+            signer: signer.clone(),
+            blocker: blocker.clone(),
+            page_cache: page_cache.clone(),
+            partition_prefix: partition_prefix.clone(),
+        },
+        channels.commitments,
+    );
+    let certify = async move {
+        match certify.await {
+            Ok(halt) => format!("certification stopped: {halt}"),
+            Err(err) => format!("certification stopped: {err}"),
+        }
+    };
+
     let application = Inline::new(
         context.child("application"),
         application,
@@ -402,6 +433,7 @@ where
         stopped("broadcast", broadcast),
         Box::pin(executor),
         stopped("gossip", gossip),
+        Box::pin(certify),
     ];
     let (why, _, _) = futures::future::select_all(parts).await;
     // A halted executor is why the others stop: say so, whichever was seen to stop first.

@@ -15,7 +15,8 @@ use custodia_protocol::{
     tx::{signatures_verify, verify_signatures_of},
 };
 use custodia_state::{
-    Code, Event, EventKind, Precheck, Queries, Receipt, Rejection, State, StateError, StateReader,
+    Certificates, Code, Event, EventKind, Precheck, Queries, Receipt, Rejection, State, StateError,
+    StateReader,
 };
 use std::{
     collections::HashSet,
@@ -30,6 +31,12 @@ use tokio::sync::{broadcast, mpsc, watch};
 /// held ~400 MiB. A subscriber that misses blocks recovers (the workers rescan the state, an
 /// SSE client gets `event: lagged` and reads the blocks).
 const EXECUTED_FEED_CAPACITY: usize = 128;
+
+/// The certificates' database of the state database at `state`: beside it, named after it
+/// (`state.sqlite` → `state.certificates.sqlite`; DESIGN §5.9).
+pub fn certificates_path(state: &std::path::Path) -> PathBuf {
+    state.with_extension("certificates.sqlite")
+}
 
 /// The last applied block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +74,7 @@ pub struct Ledger {
     chain: Digest,
     state_path: Option<PathBuf>,
     state: Mutex<State>,
+    certificates: Certificates,
     mempool: Mutex<Mempool>,
     head: watch::Sender<Head>,
     executed: broadcast::Sender<Arc<Executed>>,
@@ -87,6 +95,11 @@ impl Ledger {
             Some(path) => State::open(path, &genesis)?,
             None => State::open_in_memory(&genesis)?,
         };
+        // Beside the state, not in it: a reindex drops the state but must keep these.
+        let certificates = match &state_path {
+            Some(path) => Certificates::open(&certificates_path(path))?,
+            None => Certificates::open_in_memory()?,
+        };
         let head = Head {
             height: state.height(),
             digest: state.last_block_digest(),
@@ -105,6 +118,7 @@ impl Ledger {
             genesis,
             state_path,
             state: Mutex::new(state),
+            certificates,
             mempool: Mutex::new(mempool),
             head: watch::Sender::new(head),
             executed,
@@ -191,6 +205,23 @@ impl Ledger {
             Some(Ok(reader)) => query(&reader.queries()),
             Some(Err(err)) => Err(err),
             None => query(&self.state().queries()),
+        }
+    }
+
+    /// The certificates of the state commitment this node holds (DESIGN §5.9).
+    pub fn certificates(&self) -> &Certificates {
+        &self.certificates
+    }
+
+    /// The highest height whose state commitment this node holds a certificate of (0 before
+    /// any: the genesis needs none).
+    pub fn certified_height(&self) -> u64 {
+        match self.certificates.latest() {
+            Ok(latest) => latest.map_or(0, |row| row.height),
+            Err(err) => {
+                tracing::warn!(%err, "cannot read the certificates");
+                0
+            }
         }
     }
 

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod application;
 pub mod block;
+pub mod certify;
 pub mod config;
 pub mod engine;
 pub mod epoch;

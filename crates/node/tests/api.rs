@@ -408,6 +408,7 @@ async fn status_shows_chain_org_head_peers_mempool_and_epoch() {
             "role": "member",
             "height": 0,
             "state_commitment": to_hex(&head.state_commitment),
+            "certified_height": 0,
             "peers": 3,
             "mempool": { "txs": 1, "bytes": bytes },
             "epoch": 0,

@@ -274,7 +274,7 @@ async fn start_equivocator(
     });
     let mut registered = registered.into_iter();
     let mut next = |forking: bool| {
-        let (sender, receiver) = registered.next().expect("six channels");
+        let (sender, receiver) = registered.next().expect("a channel of each");
         let fork = forking.then(|| fork.clone());
         (
             Forking {
@@ -291,6 +291,7 @@ async fn start_equivocator(
         broadcast: next(false),
         backfill: next(false),
         mempool: next(false),
+        commitments: next(false),
     };
     let vote_gate = VoteGate::open();
     let handle = engine::start_with(

@@ -134,7 +134,16 @@ async fn delivered(
 ) -> RequestId {
     let request_id = approved_request(consortium, nodes, record_id);
     let ledger = &nodes[REQUESTER].ledger;
-    wait_status(context, ledger, request_id, RequestStatus::Pending).await;
+    // Each approver's own node must hold the request before it takes the decision.
+    for node in [REQUESTER, PROVIDER, SUPERVISOR] {
+        wait_status(
+            context,
+            &nodes[node].ledger,
+            request_id,
+            RequestStatus::Pending,
+        )
+        .await;
+    }
     approve(consortium, nodes, PROVIDER, request_id);
     approve(consortium, nodes, SUPERVISOR, request_id);
     wait_status(context, ledger, request_id, RequestStatus::Delivered).await;
@@ -206,6 +215,8 @@ fn a_suspended_member_can_do_nothing_and_gets_its_delivery_once_reinstated() {
             let request_id = approved_request(&consortium, &nodes, record_id);
             let ledger = &nodes[REQUESTER].ledger;
             wait_status(&context, ledger, request_id, RequestStatus::Pending).await;
+            let provider = &nodes[PROVIDER].ledger;
+            wait_status(&context, provider, request_id, RequestStatus::Pending).await;
             approve(&consortium, &nodes, PROVIDER, request_id);
 
             let reason = "late filing of the quarterly report";

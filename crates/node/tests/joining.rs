@@ -257,6 +257,33 @@ fn a_new_member_syncs_from_genesis_votes_from_its_first_epoch_and_provides_a_rec
                 "the newcomer signed nothing before its first epoch"
             );
 
+            // The commitment stays certified as the set grows (a set of another size starts
+            // the next aggregation engine, DESIGN §5.9): a certificate under the five.
+            wait_until(&context, LIMIT, "certification in the set of five", || {
+                nodes[1].ledger.certified_height() >= into
+                    && newcomer.ledger.certified_height() >= into
+            })
+            .await;
+            let row = nodes[1]
+                .ledger
+                .certificates()
+                .at_most(into)
+                .expect("reads")
+                .expect("certified");
+            let set = nodes[1]
+                .ledger
+                .validator_sets()
+                .set(row.epoch)
+                .expect("known");
+            assert_eq!(set.len(), VALIDATORS + 1, "signed by epoch {}", row.epoch);
+            custodia_node::certify::verify_certificate(
+                &set,
+                row.height,
+                &row.commitment,
+                &row.certificate,
+            )
+            .expect("the certificate verifies under the five");
+
             // One of the five crashes: the four left need the newcomer's votes (quorum 4 of 5).
             nodes.remove(CRASHED).crash().await;
             nodes.push(newcomer);

@@ -7,6 +7,7 @@
 //! [`Queries`] answers the API, the role workers and auditors.
 
 mod apply;
+mod certificates;
 mod error;
 mod event;
 mod history;
@@ -23,6 +24,7 @@ mod status;
 mod validators;
 
 pub use apply::Applied;
+pub use certificates::{CertificateRow, Certificates};
 pub use error::StateError;
 pub use event::{Event, EventKind};
 pub use orgs::{Membership, Org, OrgKey};

@@ -371,6 +371,29 @@ async fn narrate(manifest: &Manifest) -> Result<()> {
         proven.location,
         proof.proof.proof.len() / 2
     );
+
+    // 14. That commitment, certified by a quorum of the validators, checked here.
+    let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+    while orgs.outsider.status().await?.certified_height < height {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "block {height}'s state commitment was not certified within {STEP_TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let certificate = orgs.outsider.certificate(height).await?;
+    super::audit::check_certificate(&certificate)?;
+    ensure!(
+        certificate.state_commitment == commitment,
+        "the certificate of block {height} is of another commitment than the nodes agree on"
+    );
+    println!(
+        "step 14  that commitment is certified by {} of the {} validators ({}): their \
+         signatures check out here",
+        certificate.signers.len(),
+        certificate.validators.len(),
+        certificate.signers.join(", ")
+    );
     println!("\ndemo complete: every step verified");
     Ok(())
 }

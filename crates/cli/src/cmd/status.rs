@@ -23,6 +23,13 @@ pub fn run(_args: Args, global: &GlobalArgs) -> Result<()> {
         ("org", format!("{} ({})", status.org, status.role)),
         ("height", status.height.to_string()),
         ("state commitment", status.state_commitment),
+        (
+            "certified",
+            match status.certified_height {
+                0 => "no block yet".to_string(),
+                height => format!("up to block {height} (custodia audit certificate)"),
+            },
+        ),
         ("peers", status.peers.to_string()),
         (
             "epoch",

@@ -40,6 +40,9 @@ pub(crate) async fn page(State(console): State<Shared>, signed: Signed) -> Respo
                 dt { "This node validates" } dd { @if status.validator { "yes" } @else { "no" } }
                 dt { "Peers connected" } dd { (status.peers) }
                 dt { "State commitment" } dd.mono.wrap { (status.state_commitment) }
+                dt { "Certified up to block" } dd data-certified {
+                    @if status.certified_height == 0 { "none yet" } @else { (status.certified_height) }
+                }
                 dt { "Mempool" } dd { (status.mempool.txs) " txs, " (status.mempool.bytes) " bytes" }
             }
         }

@@ -60,6 +60,7 @@ pub(crate) async fn status(State(ctx): State<Arc<ApiContext>>) -> Result<Json<St
         role: role(org.role),
         height: head.height,
         state_commitment: to_hex(&head.state_commitment),
+        certified_height: ledger.certified_height(),
         peers: (ctx.peers)() as u64,
         mempool: MempoolStatus { txs, bytes },
         epoch,
@@ -84,15 +85,7 @@ pub(crate) async fn block(
     height: Result<Path<String>, PathRejection>,
 ) -> Result<Json<BlockView>, ApiError> {
     let Path(text) = height?;
-    let height: u64 = text.parse().map_err(|_| {
-        ApiError::bad_request(
-            "invalid_height",
-            format!(
-                "block height {} is not a number: use a height from 1 to the head's (GET /v1/status)",
-                echo(&text)
-            ),
-        )
-    })?;
+    let height = block_height(&text)?;
     let found = query(&ctx.ledger, move |queries| {
         let Some(block) = queries.block(height)? else {
             return Ok(None);
@@ -116,8 +109,22 @@ pub(crate) async fn block(
         parent: to_hex(&block.parent),
         timestamp_ms: block.timestamp_ms,
         state_commitment: to_hex(&block.state_commitment),
+        certified_height: ctx.ledger.certified_height(),
         txs: receipts.into_iter().map(views::receipt).collect(),
     }))
+}
+
+/// A block height of a path, or a 400 `invalid_height`.
+pub(crate) fn block_height(text: &str) -> Result<u64, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_height",
+            format!(
+                "block height {} is not a number: use a height from 1 to the head's (GET /v1/status)",
+                echo(text)
+            ),
+        )
+    })
 }
 
 /// `GET /v1/receipts/{tx_id}`: 200 with the receipt once the tx is in a finalized block, 202

@@ -34,6 +34,7 @@
 
 mod audit;
 mod auth;
+mod certificates;
 mod chain;
 mod decide;
 mod error;
@@ -185,6 +186,7 @@ fn routes(params: &Params) -> Routes {
         .get("/v1/events", events::events)
         .post("/v1/txs", txs::submit, txs::body_limit(params))
         .get("/v1/blocks/{height}", chain::block)
+        .get("/v1/certificates/{height}", certificates::certificate)
         .get("/v1/receipts/{tx_id}", chain::receipt)
         .get("/v1/receipts/{tx_id}/proof", proofs::receipt_proof)
         .get("/metrics", ops::metrics)

@@ -5,8 +5,8 @@
 //! the chain's `max_request_ttl` as the maximum of a request's `ttl`.
 
 use super::{
-    audit, chain, decide, events, fetch, identity, ops, orgs, proofs, proposals, records, requests,
-    txs,
+    audit, certificates, chain, decide, events, fetch, identity, ops, orgs, proofs, proposals,
+    records, requests, txs,
 };
 use axum::{Json, extract::State};
 use custodia_api::{
@@ -68,6 +68,7 @@ use utoipa::{
         events::events,
         txs::submit,
         chain::block,
+        certificates::certificate,
         chain::receipt,
         proofs::receipt_proof,
         ops::metrics,
@@ -92,7 +93,7 @@ use utoipa::{
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
-        (name = "chain", description = "Status, blocks, receipts, raw txs, events"),
+        (name = "chain", description = "Status, blocks, receipts, certificates, raw txs, events"),
         (name = "orgs", description = "The organisations: status, keys, suspension, key rotation"),
         (name = "governance", description = "Proposals to add or remove members or change parameters, and votes"),
         (name = "records", description = "Submit and list records (metadata only)"),

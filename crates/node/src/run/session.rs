@@ -61,6 +61,7 @@ impl Session {
             broadcast: register(channel::BROADCAST),
             backfill: register(channel::BACKFILL),
             mempool: register(channel::MEMPOOL),
+            commitments: register(channel::COMMITMENTS),
         };
         let network = network.start();
         let engine = engine::start(

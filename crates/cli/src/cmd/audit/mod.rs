@@ -1,8 +1,12 @@
 //! `custodia audit`: who submitted, requested, approved, rejected and received what, when
 //! (DESIGN §1.1 step 7), from the chain; `custodia audit proof`: an entry's or a receipt's
-//! inclusion proof, checked here.
+//! inclusion proof, checked here; `custodia audit certificate`: a block's certified state
+//! commitment, checked here.
 
+mod certificate;
 mod proof;
+
+pub use certificate::check_certificate;
 
 use super::{
     client_args::{GlobalArgs, block_on, explain},
@@ -28,6 +32,9 @@ pub enum Command {
     /// Fetch an audit entry's (or a tx receipt's) inclusion proof and check it here against
     /// the state commitment of a block.
     Proof(proof::Args),
+    /// Fetch the certificate of a block's state commitment (the latest certified block's by
+    /// default) and check its validators' signatures here.
+    Certificate(certificate::Args),
 }
 
 /// Which entries of the trail `custodia audit` lists.
@@ -56,9 +63,10 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         // (clap's `args_conflicts_with_subcommands` would refuse the global flags too.)
         Some(_) if args.trail.is_set() => anyhow::bail!(
             "--record, --request, --org, --from and --to select the trail: leave them out of \
-             `custodia audit proof`"
+             `custodia audit proof` or `custodia audit certificate`"
         ),
         Some(Command::Proof(proof)) => proof::run(proof, global),
+        Some(Command::Certificate(certificate)) => certificate::run(certificate, global),
         None => trail(args.trail, global),
     }
 }

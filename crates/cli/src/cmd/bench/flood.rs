@@ -240,7 +240,11 @@ fn blast(flooder: Org, kind: Kind, duration: Duration, watch: Watch) -> Result<F
                 sender
             })
             .collect();
-        let mut sender = senders.pop().context("no mempool channel")?;
+        let mempool = channel::ALL
+            .iter()
+            .position(|id| *id == channel::MEMPOOL)
+            .context("no mempool channel")?;
+        let mut sender = senders.swap_remove(mempool);
         let _network = network.start();
         eprintln!("flood: {} joined the p2p network on {listen}", flooder.name);
         let per_message = p2p::QUOTA_MEMPOOL.replenish_interval();
