@@ -5,10 +5,20 @@
 //! nobody requests its own record; the supervisor killed with SIGKILL between the last approval
 //! and the delivery delivers once after a restart; and no plaintext value reaches any node's
 //! disk.
+//!
+//! The steps, by concept: the happy path here; `workflow/refusals.rs` (who may not fetch, a
+//! rejected request, one's own record), `workflow/crash.rs` (the killed supervisor),
+//! `workflow/evidence.rs` (proofs and the certificate), `workflow/leaks.rs` (the disks).
 
 mod common;
+#[path = "workflow/crash.rs"]
+mod crash;
 #[path = "workflow/evidence.rs"]
 mod evidence;
+#[path = "workflow/leaks.rs"]
+mod leaks;
+#[path = "workflow/refusals.rs"]
+mod refusals;
 #[path = "common/workflow.rs"]
 mod workflow;
 
@@ -19,7 +29,7 @@ use std::{
     path::Path,
     time::{Duration, Instant},
 };
-use workflow::{Devnet, Expect as _, contains, files_under};
+use workflow::{Devnet, Expect as _};
 
 /// A random token for this run: every canary value carries it, nothing else does.
 fn run_token() -> String {
@@ -342,159 +352,15 @@ fn provider_submits_requester_asks_both_approve_requester_opens_and_nothing_leak
         .unwrap_or_else(|| panic!("request list --json lacks {req}: {listed}"));
     assert_eq!(listed_req["status"], "delivered", "{listed_req}");
 
-    step("2. neither a third member nor the provider can fetch member-b's delivery");
-    for who in ["member-c", "member-a"] {
-        let stolen = fetched_dir.join(format!("stolen-by-{who}.json"));
-        devnet
-            .cli(
-                who,
-                &["request", "fetch", &req, "--out", stolen.to_str().unwrap()],
-            )
-            .fails(&format!("{who} fetching member-b's delivery"))
-            .says(&["member-b", "requester"]);
-        assert!(!stolen.exists(), "{who}'s refused fetch wrote a file");
-    }
+    let refused = refusals::refused_as_designed(&devnet, &fetched_dir, &rec, &req);
 
-    step("4. a request the provider rejects delivers nothing; fetch says rejected");
-    let refused = devnet
-        .cli(
-            "member-c",
-            &[
-                "request",
-                "create",
-                "--record",
-                &rec,
-                "--field",
-                "insured_name",
-                "--purpose",
-                "marketing study",
-            ],
-        )
-        .ok()
-        .only_id("req_");
-    devnet.sync("member-c", &["member-a"]);
-    devnet
-        .cli(
-            "member-a",
-            &[
-                "request",
-                "reject",
-                &refused,
-                "--reason",
-                "not a purpose our policyholders agreed to",
-            ],
-        )
-        .ok();
-    devnet.sync("member-a", &["member-c", "supervisor"]);
-    let refused_out = fetched_dir.join("refused.json");
-    devnet
-        .cli(
-            "member-c",
-            &[
-                "request",
-                "fetch",
-                &refused,
-                "--out",
-                refused_out.to_str().unwrap(),
-            ],
-        )
-        .fails("fetching a rejected request")
-        .says(&["rejected"]);
-    assert!(
-        !refused_out.exists(),
-        "a rejected fetch wrote its --out file"
-    );
-    let detail = show_request(&devnet, "member-c", &refused);
-    assert_eq!(detail["status"], "rejected", "{detail}");
-    assert!(
-        detail["delivery"].is_null(),
-        "a rejected request was delivered: {detail}"
-    );
-
-    step("6. a member cannot request its own record");
-    devnet
-        .cli(
-            "member-a",
-            &[
-                "request",
-                "create",
-                "--record",
-                &rec,
-                "--purpose",
-                "curiosity",
-            ],
-        )
-        .fails("member-a requesting its own record")
-        .says(&["own_record"]);
-
-    step("7. the supervisor approves, is killed, the provider approves last");
-    let late = devnet
-        .cli(
-            "member-b",
-            &[
-                "request",
-                "create",
-                "--record",
-                &rec2,
-                "--field",
-                "policy_no",
-                "--purpose",
-                &control,
-            ],
-        )
-        .ok()
-        .only_id("req_");
-    devnet.sync("member-b", &["supervisor", "member-a"]);
-    devnet
-        .cli("supervisor", &["request", "approve", &late])
-        .ok();
-    devnet.sync("supervisor", &["member-a", "member-b"]);
-    devnet.kill_node("supervisor");
-    devnet
-        .cli("supervisor", &["status"])
-        .fails("status of the killed supervisor");
-    devnet.cli("member-a", &["request", "approve", &late]).ok();
-    devnet.sync("member-a", &["member-b"]);
-    let detail = show_request(&devnet, "member-b", &late);
-    assert_eq!(
-        detail["status"], "approved",
-        "with the supervisor down the request should be approved, undelivered: {detail}"
-    );
-    assert!(detail["delivery"].is_null(), "{detail}");
-
-    step("7. the supervisor restarted by hand delivers, once");
-    devnet.restart_node("supervisor");
-    let late_out = fetched_dir.join("after-restart.json");
-    devnet
-        .cli(
-            "member-b",
-            &[
-                "request",
-                "fetch",
-                &late,
-                "--out",
-                late_out.to_str().unwrap(),
-                "--timeout",
-                "120",
-            ],
-        )
-        .ok();
-    assert_fetched(
-        &read_fetched(&late_out),
-        &late,
+    let (late, late_out) = crash::supervisor_killed_before_delivery(
+        &mut devnet,
+        &fetched_dir,
         &rec2,
-        "member-a",
-        &[("policy_no", &policy)],
+        &control,
+        &policy,
     );
-    devnet.sync("member-b", &["supervisor"]);
-    for org in ["member-b", "supervisor"] {
-        let kinds = audit_kinds(&devnet, org, &late);
-        let delivered = kinds.iter().filter(|k| *k == "request_delivered").count();
-        assert_eq!(
-            delivered, 1,
-            "audit --request {late} on {org}: expected exactly one request_delivered: {kinds:?}"
-        );
-    }
     let trail = devnet
         .cli("member-b", &["audit", "--request", &late])
         .ok()
@@ -513,89 +379,25 @@ fn provider_submits_requester_asks_both_approve_requester_opens_and_nothing_leak
         );
     }
 
-    step("8. stop the network, then look for the canaries on disk");
-    let killed = devnet.stop();
-    assert!(
-        killed.is_empty(),
-        "did not stop on SIGTERM within the grace period: {killed:?}"
-    );
-    assert!(
-        !devnet.said("did not stop in time"),
-        "the devnet had to kill a node that ignored SIGTERM"
-    );
-    assert!(
-        devnet.running_nodes().is_empty(),
-        "node processes still run: {:?}",
-        devnet.running_nodes()
-    );
-    let all = [&vin, &amount, &insured, &diagnosis, &policy, &secret];
-    let files = files_under(&devnet.dir);
-    assert!(
-        files.iter().any(|f| f.ends_with("node.log"))
-            && files.iter().any(|f| f.to_string_lossy().contains("sqlite")),
-        "the devnet directory lacks node.log or SQLite files: {files:?}"
-    );
-    let mut leaks = Vec::new();
-    let mut control_found = Vec::new();
-    for file in &files {
-        let bytes = std::fs::read(file).unwrap();
-        if contains(&bytes, control.as_bytes()) {
-            control_found.push(file.clone());
-        }
-        if !contains(&bytes, canary.token.as_bytes()) {
-            continue;
-        }
-        let found: Vec<&&String> = all
-            .iter()
-            .filter(|value| contains(&bytes, value.as_bytes()))
-            .collect();
-        leaks.push(format!(
-            "{} holds the run's token, in {found:?}",
-            file.display()
-        ));
-    }
-    assert!(
-        leaks.is_empty(),
-        "plaintext on the nodes' disks: {leaks:#?}"
-    );
-    assert!(
-        control_found.len() >= 4,
-        "the public purpose {control:?} should be in every node's stored chain, found only in \
-         {control_found:?}: the search does not see what the nodes store"
-    );
-    for (file, shared, unshared) in [
-        (
-            &out,
-            vec![&vin, &amount],
-            vec![&insured, &diagnosis, &policy, &secret],
-        ),
-        (
-            &late_out,
-            vec![&policy],
-            vec![&vin, &amount, &insured, &diagnosis, &secret],
-        ),
-    ] {
-        let bytes = std::fs::read(file).unwrap();
-        for value in shared {
-            assert!(
-                contains(&bytes, value.as_bytes()),
-                "{} lacks {value}",
-                file.display()
-            );
-        }
-        for value in unshared {
-            assert!(
-                !contains(&bytes, value.as_bytes()),
-                "{} holds {value}",
-                file.display()
-            );
-        }
-    }
-    let written: Vec<_> = files_under(&fetched_dir);
-    assert_eq!(
-        written,
+    leaks::no_plaintext_on_disk(
+        &mut devnet,
+        &canary.token,
+        &control,
+        &[&vin, &amount, &insured, &diagnosis, &policy, &secret],
+        &[
+            (
+                &out,
+                vec![&vin, &amount],
+                vec![&insured, &diagnosis, &policy, &secret],
+            ),
+            (
+                &late_out,
+                vec![&policy],
+                vec![&vin, &amount, &insured, &diagnosis, &secret],
+            ),
+        ],
+        &fetched_dir,
         vec![late_out.clone(), out.clone()],
-        "only the two successful fetches wrote files"
     );
     eprintln!("workflow done in {:?}", started.elapsed());
 }
