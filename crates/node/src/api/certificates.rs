@@ -1,7 +1,7 @@
 //! `GET /v1/certificates/{height}` (DESIGN §5.9, §7.9): the certificate of a block's state
 //! commitment, with the validator set that signed it.
 
-use super::{ApiContext, ApiError, chain::block_height, read::query};
+use super::{ApiContext, ApiError, chain::block_height, read::query, views};
 use axum::{
     Json,
     extract::{Path, State, rejection::PathRejection},
@@ -63,11 +63,7 @@ pub(crate) async fn certificate(
     let signers = seats
         .iter()
         .filter_map(|seat| validators.get(*seat as usize))
-        .map(|key| {
-            orgs.iter()
-                .find(|org| &org.identity_key == key)
-                .map_or_else(|| key.to_string(), |org| org.name.clone())
-        })
+        .map(|key| views::validator_name(&orgs, key))
         .collect();
     Ok(Json(CertificateView {
         height: row.height,

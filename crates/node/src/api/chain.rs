@@ -43,11 +43,7 @@ pub(crate) async fn status(State(ctx): State<Arc<ApiContext>>) -> Result<Json<St
     let validator = seats.contains(&me);
     let validators = seats
         .iter()
-        .map(|key| {
-            orgs.iter()
-                .find(|org| &org.identity_key == key)
-                .map_or_else(|| key.to_string(), |org| org.name.clone())
-        })
+        .map(|key| views::validator_name(&orgs, key))
         .collect();
     let (txs, bytes) = {
         let mempool = ledger.mempool();

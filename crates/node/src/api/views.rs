@@ -6,9 +6,17 @@ use super::params::Directory;
 use custodia_api as api;
 use custodia_protocol::hash::to_hex;
 use custodia_state::{
-    AuditEntry, DecisionRow, DeliveryRow, Receipt, RecordRow, RecordStatus, RequestRow,
+    AuditEntry, DecisionRow, DeliveryRow, Org, Receipt, RecordRow, RecordStatus, RequestRow,
     RequestStatus,
 };
+
+/// The name of the organisation whose identity key is the validator key `key` (the key itself
+/// if no organisation of the state has it now).
+pub(crate) fn validator_name(orgs: &[Org], key: &custodia_protocol::IdentityKey) -> String {
+    orgs.iter()
+        .find(|org| &org.identity_key == key)
+        .map_or_else(|| key.to_string(), |org| org.name.clone())
+}
 
 /// The API's spelling of a record status.
 pub(crate) fn record_status(status: RecordStatus) -> api::RecordStatus {

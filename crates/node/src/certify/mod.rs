@@ -167,6 +167,7 @@ where
         ahead: BTreeMap::new(),
         early: BTreeMap::new(),
         conflicting: BTreeMap::new(),
+        recent: BTreeMap::new(),
     };
     context
         .child("watcher")

@@ -2,20 +2,14 @@
 //! epoch's scheme over its validator set, signing with this node's key where the set holds it.
 
 use super::{COMMITMENT_NAMESPACE, CommitmentScheme};
-use crate::epoch::sets::ValidatorSets;
+use crate::epoch::{provider::SchemeCache, sets::ValidatorSets};
 use commonware_consensus::types::Epoch;
 use commonware_cryptography::{
     certificate::{Provider, Scoped},
     ed25519::{PrivateKey, PublicKey},
 };
 use commonware_utils::ordered::Set;
-use std::{
-    collections::BTreeMap,
-    sync::{Arc, Mutex},
-};
-
-/// Schemes kept built, the most recent epochs' (a miss rebuilds one from its set).
-const CACHED_SCHEMES: usize = 8;
+use std::sync::Arc;
 
 /// The scheme that checks a certificate signed by `set` (no signer).
 pub fn verifier(set: Set<PublicKey>) -> CommitmentScheme {
@@ -31,7 +25,7 @@ pub struct CommitmentSchemes {
 struct Inner {
     sets: Arc<ValidatorSets>,
     signer: PrivateKey,
-    cache: Mutex<BTreeMap<u64, Arc<CommitmentScheme>>>,
+    cache: SchemeCache<CommitmentScheme>,
 }
 
 impl CommitmentSchemes {
@@ -41,7 +35,7 @@ impl CommitmentSchemes {
             inner: Arc::new(Inner {
                 sets,
                 signer,
-                cache: Mutex::default(),
+                cache: SchemeCache::default(),
             }),
         }
     }
@@ -49,20 +43,13 @@ impl CommitmentSchemes {
     /// The scheme of `epoch`, `None` beyond the epochs whose set is known.
     pub fn for_epoch(&self, epoch: u64) -> Option<Arc<CommitmentScheme>> {
         let inner = &self.inner;
-        let mut cache = inner.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(scheme) = cache.get(&epoch) {
-            return Some(scheme.clone());
-        }
-        let set = (*inner.sets.set(epoch)?).clone();
-        let scheme = Arc::new(
-            CommitmentScheme::signer(COMMITMENT_NAMESPACE, set.clone(), inner.signer.clone())
-                .unwrap_or_else(|| verifier(set)),
-        );
-        cache.insert(epoch, scheme.clone());
-        while cache.len() > CACHED_SCHEMES {
-            cache.pop_first();
-        }
-        Some(scheme)
+        inner.cache.get_or_build(epoch, || {
+            let set = (*inner.sets.set(epoch)?).clone();
+            Some(
+                CommitmentScheme::signer(COMMITMENT_NAMESPACE, set.clone(), inner.signer.clone())
+                    .unwrap_or_else(|| verifier(set)),
+            )
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{epoch::Epochs, ledger::Ledger};
 use commonware_actor::Feedback;
-use commonware_codec::{DecodeExt as _, Encode as _};
+use commonware_codec::DecodeExt as _;
 use commonware_consensus::{
     Reporter,
     aggregation::types::{Activity, TipAck},
@@ -80,6 +80,9 @@ pub struct Watcher<R> {
     /// signer and epoch (a validator that signs two commitments of one height gains nothing
     /// but memory from the second, so it is not kept).
     pub(super) conflicting: BTreeMap<u64, Vec<Ack>>,
+    /// This node's commitments of the last heights, so that an ack is compared without a read
+    /// of the state.
+    pub(super) recent: BTreeMap<u64, Digest>,
 }
 
 impl<R: CryptoRng + Send> Watcher<R> {
@@ -117,7 +120,9 @@ impl<R: CryptoRng + Send> Watcher<R> {
                     if changed.is_err() {
                         return "the ledger is gone".to_string();
                     }
-                    let head = heads.borrow_and_update().height;
+                    let applied = *heads.borrow_and_update();
+                    self.recent.insert(applied.height, applied.state_commitment);
+                    let head = applied.height;
                     let now = self.epochs.of(head.saturating_add(1));
                     if now > epoch {
                         epoch = now;
@@ -196,6 +201,7 @@ impl<R: CryptoRng + Send> Watcher<R> {
         }
         let floor = head.saturating_sub(CONFLICT_HEIGHTS);
         self.conflicting.retain(|height, _| *height >= floor);
+        self.recent.retain(|height, _| *height >= floor);
         Ok(())
     }
 
@@ -227,7 +233,7 @@ impl<R: CryptoRng + Send> Watcher<R> {
             height,
             epoch,
             commitment: certificate.item.digest,
-            certificate: certificate.certificate.encode().to_vec(),
+            certificate: super::certificate_bytes(certificate),
         };
         if let Err(err) = self.ledger.certificates().insert(&row) {
             tracing::error!(%err, height, "cannot store a certificate");
@@ -266,7 +272,7 @@ impl<R: CryptoRng + Send> Watcher<R> {
         if height < head.saturating_sub(CONFLICT_HEIGHTS) {
             return Ok(());
         }
-        let Some(own) = self.commitments.applied(height) else {
+        let Some(own) = self.own(height) else {
             return Ok(());
         };
         if own == ack.item.digest {
@@ -308,8 +314,18 @@ impl<R: CryptoRng + Send> Watcher<R> {
         Err(diverged(height, &own, &certificate.item.digest))
     }
 
-    fn compare(&self, height: u64, certified: &Digest) -> Result<(), Halt> {
-        match self.commitments.applied(height) {
+    /// This node's `C_height` of an applied height.
+    fn own(&mut self, height: u64) -> Option<Digest> {
+        if let Some(own) = self.recent.get(&height) {
+            return Some(*own);
+        }
+        let own = self.commitments.applied(height)?;
+        self.recent.insert(height, own);
+        Some(own)
+    }
+
+    fn compare(&mut self, height: u64, certified: &Digest) -> Result<(), Halt> {
+        match self.own(height) {
             Some(own) if own != *certified => Err(diverged(height, &own, certified)),
             _ => Ok(()),
         }

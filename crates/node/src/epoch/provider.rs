@@ -31,7 +31,37 @@ struct Inner {
     sets: Arc<ValidatorSets>,
     signer: PrivateKey,
     gate: Arc<VoteGate>,
-    cache: Mutex<BTreeMap<u64, Arc<GatedScheme>>>,
+    cache: SchemeCache<GatedScheme>,
+}
+
+/// Each epoch's scheme once built, the [`CACHED_SCHEMES`] most recent epochs' (a miss builds
+/// one again): shared by the consensus and the certification providers.
+pub struct SchemeCache<S> {
+    schemes: Mutex<BTreeMap<u64, Arc<S>>>,
+}
+
+impl<S> Default for SchemeCache<S> {
+    fn default() -> Self {
+        Self {
+            schemes: Mutex::default(),
+        }
+    }
+}
+
+impl<S> SchemeCache<S> {
+    /// The scheme of `epoch`, built by `build` on a miss (`None` when it cannot be).
+    pub fn get_or_build(&self, epoch: u64, build: impl FnOnce() -> Option<S>) -> Option<Arc<S>> {
+        let mut schemes = self.schemes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(scheme) = schemes.get(&epoch) {
+            return Some(scheme.clone());
+        }
+        let scheme = Arc::new(build()?);
+        schemes.insert(epoch, scheme.clone());
+        while schemes.len() > CACHED_SCHEMES {
+            schemes.pop_first();
+        }
+        Some(scheme)
+    }
 }
 
 impl EpochSchemes {
@@ -48,7 +78,7 @@ impl EpochSchemes {
                 sets,
                 signer,
                 gate,
-                cache: Mutex::default(),
+                cache: SchemeCache::default(),
             }),
         }
     }
@@ -68,28 +98,21 @@ impl EpochSchemes {
     /// verifier; `None` if the epoch's set is not known yet.
     pub fn for_epoch(&self, epoch: u64) -> Option<Arc<GatedScheme>> {
         let inner = &self.inner;
-        let mut cache = inner.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(scheme) = cache.get(&epoch) {
-            return Some(scheme.clone());
-        }
-        let set = inner.sets.set(epoch)?;
-        let scheme = Arc::new(
-            GatedScheme::signer(
-                inner.namespace,
-                (*set).clone(),
-                inner.signer.clone(),
-                inner.gate.clone(),
-                Epoch::new(epoch),
+        inner.cache.get_or_build(epoch, || {
+            let set = inner.sets.set(epoch)?;
+            Some(
+                GatedScheme::signer(
+                    inner.namespace,
+                    (*set).clone(),
+                    inner.signer.clone(),
+                    inner.gate.clone(),
+                    Epoch::new(epoch),
+                )
+                .unwrap_or_else(|| {
+                    GatedScheme::verifier(inner.namespace, (*set).clone(), Epoch::new(epoch))
+                }),
             )
-            .unwrap_or_else(|| {
-                GatedScheme::verifier(inner.namespace, (*set).clone(), Epoch::new(epoch))
-            }),
-        );
-        cache.insert(epoch, scheme.clone());
-        while cache.len() > CACHED_SCHEMES {
-            cache.pop_first();
-        }
-        Some(scheme)
+        })
     }
 }
 
